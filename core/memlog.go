@@ -1,0 +1,137 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// MemLog is an in-memory EventLog: the fake beside the SQLite store, for
+// tests and for throwaway sessions. It keeps the same tree shape (parents,
+// named heads) and the same guarantees (a turn is all or nothing).
+type MemLog struct {
+	mu       sync.Mutex
+	events   []Event // index i holds seq i+1
+	heads    map[string]int64
+	memories map[int64]Mask
+}
+
+var (
+	_ EventLog    = (*MemLog)(nil)
+	_ MemoryIndex = (*MemLog)(nil)
+)
+
+// NewMemLog creates a log holding the world_created event on branch "main".
+func NewMemLog(w *WorldSpec) (*MemLog, error) {
+	if errs := w.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid world: %w", joinErrors(errs))
+	}
+	l := &MemLog{heads: map[string]int64{"main": 0}, memories: map[int64]Mask{}}
+	_, err := l.AppendTurn(context.Background(), "main", 0, []Draft{{Type: TypeWorldCreated, Payload: &WorldCreated{World: *w}, Mask: MaskAll}},
+		func(evs []Event) (*State, error) {
+			st := NewState()
+			return st, st.ApplyAll(evs)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// AppendTurn implements EventLog.
+func (l *MemLog) AppendTurn(ctx context.Context, branch string, parent int64, drafts []Draft, project func([]Event) (*State, error)) ([]Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	head, ok := l.heads[branch]
+	if !ok {
+		return nil, fmt.Errorf("append turn on %s: %w", branch, ErrNoBranch)
+	}
+	if head != parent {
+		return nil, fmt.Errorf("append turn on %s: %w", branch, ErrHeadMoved)
+	}
+	var turn int64
+	if head > 0 {
+		turn = l.events[head-1].Turn + 1
+	}
+	now := time.Unix(0, 0).UTC()
+	events := make([]Event, 0, len(drafts))
+	prev := head
+	for i, d := range drafts {
+		typ, v, payload, err := EncodeDraft(d)
+		if err != nil {
+			return nil, fmt.Errorf("append turn on %s: %w", branch, err)
+		}
+		seq := int64(len(l.events) + len(events) + 1)
+		caused := d.CausedBy
+		if d.CausedByIndex > 0 {
+			if d.CausedByIndex > i {
+				return nil, fmt.Errorf("append turn on %s: draft %d: caused_by index %d is not an earlier draft", branch, i+1, d.CausedByIndex)
+			}
+			caused = events[d.CausedByIndex-1].Seq
+		}
+		events = append(events, Event{Seq: seq, Parent: prev, Branch: branch, Turn: turn, Type: typ, Version: v,
+			Payload: payload, Mask: d.Mask, CausedBy: caused, WorldTime: d.WorldTime, CreatedAt: now})
+		prev = seq
+	}
+	if project != nil {
+		if _, err := project(events); err != nil {
+			return nil, fmt.Errorf("append turn on %s: project: %w", branch, err)
+		}
+	}
+	l.events = append(l.events, events...)
+	l.heads[branch] = prev
+	for _, e := range events {
+		if e.Type == TypeFactNoted {
+			l.memories[e.Seq] = e.Mask
+		}
+	}
+	return events, nil
+}
+
+// LoadState implements EventLog by folding the branch's whole path.
+func (l *MemLog) LoadState(ctx context.Context, branch string) (*State, error) {
+	evs, err := l.Events(branch)
+	if err != nil {
+		return nil, err
+	}
+	st := NewState()
+	if err := st.ApplyAll(evs); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Events returns the root path of branch, in order.
+func (l *MemLog) Events(branch string) ([]Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	head, ok := l.heads[branch]
+	if !ok {
+		return nil, fmt.Errorf("load %s: %w", branch, ErrNoBranch)
+	}
+	var path []Event
+	for seq := head; seq > 0; seq = l.events[seq-1].Parent {
+		path = append(path, l.events[seq-1])
+	}
+	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+		path[i], path[j] = path[j], path[i]
+	}
+	return path, nil
+}
+
+// Memory implements MemoryIndex.
+func (l *MemLog) Memory(id int64) (Mask, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.memories[id]
+	return m, ok
+}
+
+func joinErrors(errs []error) error {
+	msg := errs[0].Error()
+	for _, e := range errs[1:] {
+		msg += "; " + e.Error()
+	}
+	return fmt.Errorf("%s", msg)
+}
