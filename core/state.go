@@ -34,7 +34,7 @@ type State struct {
 	Group      Group                  `json:"group"`
 	Events     map[string]*StoryEvent `json:"story_events"`
 	Threads    map[string]*Thread     `json:"threads"`
-	Pinned     map[int64]bool         `json:"pinned"` // pinned memory ids (a memory id is its source event's seq)
+	Pinned     map[int64]bool         `json:"pinned"`   // pinned memory ids (a memory id is its source event's seq)
 	Memories   int64                  `json:"memories"` // how many memories the branch holds
 	LastSkip   *Skip                  `json:"last_skip,omitempty"`
 }
