@@ -173,3 +173,26 @@ func TestMultiCommandTurnIsAtomic(t *testing.T) {
 		t.Fatalf("drop after hold in one turn: %v", err)
 	}
 }
+
+func TestPlanKeepsValidCommands(t *testing.T) {
+	eng, _ := mustEngine(t)
+	var cmds []core.Command
+	for _, js := range []string{
+		`{"op":"hold","who":"jun","item":"map"}`,
+		`{"op":"drop","who":"mara","item":"map"}`,
+		`{"op":"give","who":"jun","to":"mara","item":"map"}`,
+	} {
+		c, _ := core.ParseCommand([]byte(js))
+		cmds = append(cmds, c)
+	}
+	drafts, rejected := eng.Plan(cmds)
+	if len(drafts) != 2 || len(rejected) != 1 || !strings.Contains(rejected[0].Error(), "command 2") {
+		t.Fatalf("got %d drafts, rejections %v", len(drafts), rejected)
+	}
+	if _, err := eng.Append(context.Background(), drafts); err != nil {
+		t.Fatal(err)
+	}
+	if got := eng.State().Entities["mara"].Holding; len(got) != 1 || got[0] != "map" {
+		t.Fatalf("mara holds %v", got)
+	}
+}

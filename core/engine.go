@@ -67,6 +67,37 @@ func (e *Engine) Do(ctx context.Context, cmds ...Command) ([]Event, error) {
 	return e.Append(ctx, drafts)
 }
 
+// Plan validates commands in order, each against the state left by the
+// accepted ones before it, and returns the drafts of the accepted commands
+// and the rejections of the others. Nothing is written: Append does that.
+// This is the shape of a model's state update, where one bad command must
+// not void the good ones.
+func (e *Engine) Plan(cmds []Command) (drafts []Draft, rejected []error) {
+	scratch := e.state.Clone()
+	for i, c := range cmds {
+		ds, err := Decide(scratch, c, e.mem)
+		if err == nil {
+			for _, d := range ds {
+				if err = applyDraft(scratch, d); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			rejected = append(rejected, fmt.Errorf("command %d %s: %w", i+1, c, err))
+			// The scratch state may hold part of a multi-event command: start
+			// again from the accepted drafts so far.
+			scratch = e.state.Clone()
+			for _, d := range drafts {
+				_ = applyDraft(scratch, d)
+			}
+			continue
+		}
+		drafts = append(drafts, ds...)
+	}
+	return drafts, rejected
+}
+
 // Append writes drafts as one turn and advances the projection.
 func (e *Engine) Append(ctx context.Context, drafts []Draft) ([]Event, error) {
 	var next *State

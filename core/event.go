@@ -62,6 +62,10 @@ const (
 	TypeThreadOpened       = "thread_opened"
 	TypeThreadResolved     = "thread_resolved"
 	TypeMemoryPinned       = "memory_pinned"
+	TypeLineSaid           = "line_said"
+	TypeStateUpdate        = "state_update_proposed"
+	TypePackLoaded         = "pack_loaded"
+	TypeHookFailed         = "hook_failed"
 )
 
 // Payloads. Each is registered with its current version below.
@@ -169,6 +173,35 @@ type (
 	// MemoryPinned: a memory is pinned (always a candidate for prompts).
 	MemoryPinned struct {
 		Memory int64 `json:"memory"`
+	}
+	// LineSaid: a character said (or did) something. It is an episodic
+	// memory for everyone in its witness mask. Backend names what rendered a
+	// bot's line ("offline", "scripted", "ollama:llama3"); empty for the player.
+	LineSaid struct {
+		Who     string `json:"who"`
+		Text    string `json:"text"`
+		Backend string `json:"backend,omitempty"`
+	}
+	// StateUpdate records a model's proposed state update verbatim (so a
+	// session can be replayed) with what became of each command. The
+	// accepted commands follow as their own events, caused by this one.
+	StateUpdate struct {
+		Who      string   `json:"who"`
+		Raw      string   `json:"raw"`
+		Accepted int      `json:"accepted"`
+		Rejected []string `json:"rejected,omitempty"`
+	}
+	// PackLoaded: the rules in force changed (first load or hot reload).
+	PackLoaded struct {
+		Pack    string `json:"pack"`
+		Version string `json:"version,omitempty"`
+		Hash    string `json:"hash"`
+	}
+	// HookFailed: a Lua hook raised an error or overran its deadline; the
+	// turn went on without its commands.
+	HookFailed struct {
+		Hook  string `json:"hook"`
+		Error string `json:"error"`
 	}
 )
 
@@ -310,6 +343,10 @@ func init() {
 	reg(TypeThreadOpened, 1, func() any { return new(ThreadOpened) })
 	reg(TypeThreadResolved, 1, func() any { return new(ThreadResolved) })
 	reg(TypeMemoryPinned, 1, func() any { return new(MemoryPinned) })
+	reg(TypeLineSaid, 1, func() any { return new(LineSaid) })
+	reg(TypeStateUpdate, 1, func() any { return new(StateUpdate) })
+	reg(TypePackLoaded, 1, func() any { return new(PackLoaded) })
+	reg(TypeHookFailed, 1, func() any { return new(HookFailed) })
 
 	// entity_moved v1 (the prototype's shape) named the destination "to" and
 	// had no container; v2 names it "location" and adds container and slot.

@@ -14,6 +14,7 @@ type MemLog struct {
 	mu       sync.Mutex
 	events   []Event // index i holds seq i+1
 	heads    map[string]int64
+	paths    map[string][]Event // root path of each head, kept as turns append
 	memories map[int64]Mask
 }
 
@@ -27,7 +28,7 @@ func NewMemLog(w *WorldSpec) (*MemLog, error) {
 	if errs := w.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid world: %w", joinErrors(errs))
 	}
-	l := &MemLog{heads: map[string]int64{"main": 0}, memories: map[int64]Mask{}}
+	l := &MemLog{heads: map[string]int64{"main": 0}, paths: map[string][]Event{}, memories: map[int64]Mask{}}
 	_, err := l.AppendTurn(context.Background(), "main", 0, []Draft{{Type: TypeWorldCreated, Payload: &WorldCreated{World: *w}, Mask: MaskAll}},
 		func(evs []Event) (*State, error) {
 			st := NewState()
@@ -81,8 +82,9 @@ func (l *MemLog) AppendTurn(ctx context.Context, branch string, parent int64, dr
 	}
 	l.events = append(l.events, events...)
 	l.heads[branch] = prev
+	l.paths[branch] = append(l.paths[branch], events...)
 	for _, e := range events {
-		if e.Type == TypeFactNoted {
+		if e.Type == TypeFactNoted || e.Type == TypeLineSaid {
 			l.memories[e.Seq] = e.Mask
 		}
 	}
@@ -106,18 +108,11 @@ func (l *MemLog) LoadState(ctx context.Context, branch string) (*State, error) {
 func (l *MemLog) Events(branch string) ([]Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	head, ok := l.heads[branch]
-	if !ok {
+	if _, ok := l.heads[branch]; !ok {
 		return nil, fmt.Errorf("load %s: %w", branch, ErrNoBranch)
 	}
-	var path []Event
-	for seq := head; seq > 0; seq = l.events[seq-1].Parent {
-		path = append(path, l.events[seq-1])
-	}
-	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
-		path[i], path[j] = path[j], path[i]
-	}
-	return path, nil
+	path := l.paths[branch]
+	return path[:len(path):len(path)], nil
 }
 
 // Memory implements MemoryIndex.
@@ -134,4 +129,54 @@ func joinErrors(errs []error) error {
 		msg += "; " + e.Error()
 	}
 	return fmt.Errorf("%s", msg)
+}
+
+var _ Recall = (*MemLog)(nil)
+
+// RecentLines implements Recall: the last limit lines on "main" whose mask
+// intersects who, oldest first.
+func (l *MemLog) RecentLines(ctx context.Context, who Mask, limit int) ([]Line, error) {
+	evs, err := l.Events("main")
+	if err != nil {
+		return nil, err
+	}
+	var out []Line
+	for i := len(evs) - 1; i >= 0 && len(out) < limit; i-- {
+		e := evs[i]
+		if e.Type != TypeLineSaid || e.Mask&who == 0 {
+			continue
+		}
+		p, err := e.Decode()
+		if err != nil {
+			return nil, err
+		}
+		ls := p.(*LineSaid)
+		out = append(out, Line{ID: e.Seq, Who: ls.Who, Text: ls.Text, Mask: e.Mask, WorldTime: e.WorldTime})
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// Recall implements Recall with the facts who holds, newest first; the
+// in-memory log does no ranking.
+func (l *MemLog) Recall(ctx context.Context, who Mask, query string, k int) ([]Recalled, error) {
+	evs, err := l.Events("main")
+	if err != nil {
+		return nil, err
+	}
+	var out []Recalled
+	for i := len(evs) - 1; i >= 0 && len(out) < k; i-- {
+		e := evs[i]
+		if e.Type != TypeFactNoted || e.Mask&who == 0 {
+			continue
+		}
+		p, err := e.Decode()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Recalled{ID: e.Seq, Kind: "semantic", Text: p.(*FactNoted).Fact, Mask: e.Mask, Score: 1})
+	}
+	return out, nil
 }

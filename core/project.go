@@ -136,8 +136,12 @@ func (s *State) applyPayload(e *Event, p any) error {
 		if p.Note != "" {
 			edge.Notes = append(edge.Notes, p.Note)
 		}
-	case *FactNoted:
+	case *FactNoted, *LineSaid:
 		s.Memories++
+	case *StateUpdate, *HookFailed:
+		// Records only: their effects are the events that follow.
+	case *PackLoaded:
+		s.Pack = PackInfo{ID: p.Pack, Version: p.Version, Hash: p.Hash}
 	case *TimeAdvanced:
 		s.Clock += p.Minutes
 	case *TimeSkipped:

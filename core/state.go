@@ -37,6 +37,14 @@ type State struct {
 	Pinned     map[int64]bool         `json:"pinned"`   // pinned memory ids (a memory id is its source event's seq)
 	Memories   int64                  `json:"memories"` // how many memories the branch holds
 	LastSkip   *Skip                  `json:"last_skip,omitempty"`
+	Pack       PackInfo               `json:"pack"`
+}
+
+// PackInfo names the rules in force: the pack and the hash of its files.
+type PackInfo struct {
+	ID      string `json:"id,omitempty"`
+	Version string `json:"version,omitempty"`
+	Hash    string `json:"hash,omitempty"`
 }
 
 // WorldInfo is the static part of the world.

@@ -1,0 +1,549 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Rules is what the turn loop needs from a world pack: hooks, the speaker
+// rule and prompt templates. The Lua runtime satisfies it.
+type Rules interface {
+	// Hook runs every handler of a hook against a read-only view of st and
+	// returns the commands they issued.
+	Hook(ctx context.Context, hook string, st *State, seed uint64, args ...any) ([]Command, error)
+	// Speakers returns the bots that answer line, in order.
+	Speakers(ctx context.Context, st *State, line string, seed uint64) ([]string, error)
+	// Template calls a prompt template with facts and returns its result
+	// (sections for prompts, a string for the offline renderer).
+	Template(ctx context.Context, name string, facts map[string]any) (any, error)
+}
+
+// Recall is what the turn loop needs from the memory store: the recent lines
+// a character witnessed and memories relevant to a query, filtered by the
+// witness mask inside the query.
+type Recall interface {
+	RecentLines(ctx context.Context, who Mask, limit int) ([]Line, error)
+	Recall(ctx context.Context, who Mask, query string, k int) ([]Recalled, error)
+}
+
+// Session plays turns on an engine: a player's line in, each bot's reply
+// out, the world moved on, all as one atomic turn.
+type Session struct {
+	Engine    *Engine
+	Generator Generator
+	Rules     Rules
+	Recall    Recall // may be nil: no lines or memories beyond the turn
+	// Context is the model's context window in tokens; ReplyReserve is kept
+	// free for the reply. The prompt budget is their difference.
+	Context      int
+	ReplyReserve int
+	MaxTokens    int // reply length limit passed to the model
+	// Count estimates tokens; it must not under-count.
+	Count func(string) int
+	// RecentLines is how many witnessed lines go into a prompt (before
+	// budget trimming); Memories how many retrieved memories.
+	RecentLines int
+	Memories    int
+
+	// LastPrompts holds the last prompt built for each bot.
+	LastPrompts map[string]Prompt
+}
+
+// TurnObserver receives a turn's progress as it happens. Any field may be nil.
+type TurnObserver struct {
+	Speaker  func(id string)                   // a bot starts its reply
+	Token    func(id, chunk string)            // streamed text
+	Reply    func(id, text string)             // a bot's reply is complete
+	Rejected func(id string, reasons []string) // commands of a state update were refused
+	HookErr  func(hook string, err error)      // a hook failed; the turn goes on
+}
+
+// TurnResult is what a committed turn wrote and showed.
+type TurnResult struct {
+	Events   []Event
+	Replies  []Reply
+	Rejected []string
+	Prompts  map[string]Prompt
+}
+
+// Reply is one bot's line in a turn.
+type Reply struct {
+	Who  string
+	Text string
+}
+
+// TurnError is a turn that did not commit. Nothing was written; Line is the
+// player's line, to offer again.
+type TurnError struct {
+	Line string
+	Err  error
+}
+
+func (e *TurnError) Error() string {
+	return fmt.Sprintf("turn not saved (your line is kept): %v", e.Err)
+}
+
+func (e *TurnError) Unwrap() error { return e.Err }
+
+// MaxLineBytes bounds a player's line.
+const MaxLineBytes = 16 << 10
+
+// Hook names the turn loop fires.
+const (
+	HookTurnStart   = "turn_start"
+	HookUserMessage = "user_message"
+	HookReply       = "reply"
+)
+
+// pendingTurn accumulates a turn's drafts on a scratch state.
+type pendingTurn struct {
+	s       *Session
+	scratch *State
+	drafts  []Draft
+	lines   []Line // lines drafted this turn (negative ids)
+	res     *TurnResult
+	obs     TurnObserver
+	seed    uint64
+}
+
+// add drafts d on the scratch state and returns its 1-based index.
+func (p *pendingTurn) add(d Draft) (int, error) {
+	if err := applyDraft(p.scratch, d); err != nil {
+		return 0, err
+	}
+	p.drafts = append(p.drafts, d)
+	return len(p.drafts), nil
+}
+
+// addCommands validates commands against the scratch state; accepted ones
+// are drafted as caused by draft index cause.
+func (p *pendingTurn) addCommands(cmds []Command, cause int) (rejected []string) {
+	for _, c := range cmds {
+		ds, err := Decide(p.scratch, c, p.s.Engine.mem)
+		if err != nil {
+			rejected = append(rejected, fmt.Sprintf("%s: %v", c, err))
+			continue
+		}
+		for _, d := range ds {
+			d.CausedByIndex = cause
+			if _, err := p.add(d); err != nil {
+				rejected = append(rejected, fmt.Sprintf("%s: %v", c, err))
+				break
+			}
+		}
+	}
+	return rejected
+}
+
+func (p *pendingTurn) hook(ctx context.Context, name string, cause int, args ...any) error {
+	if p.s.Rules == nil {
+		return nil
+	}
+	cmds, err := p.s.Rules.Hook(ctx, name, p.scratch, p.seed, args...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// A failing hook is reported and recorded; the engine goes on.
+		if p.obs.HookErr != nil {
+			p.obs.HookErr(name, err)
+		}
+		_, aerr := p.add(Draft{Type: TypeHookFailed, Payload: &HookFailed{Hook: name, Error: err.Error()}, Mask: 0, WorldTime: p.scratch.Clock, CausedByIndex: cause})
+		return aerr
+	}
+	if rej := p.addCommands(cmds, cause); len(rej) > 0 {
+		p.res.Rejected = append(p.res.Rejected, rej...)
+	}
+	return nil
+}
+
+// Turn plays one turn: the player's line, hooks, each chosen bot's reply and
+// state update, the clock. The turn commits as one transaction or not at
+// all; on failure the error is a *TurnError holding the line.
+func (s *Session) Turn(ctx context.Context, line string, obs TurnObserver) (*TurnResult, error) {
+	line = strings.TrimSpace(line)
+	fail := func(err error) (*TurnResult, error) { return nil, &TurnError{Line: line, Err: err} }
+	switch {
+	case line == "":
+		return fail(errors.New("say something: the line is empty"))
+	case len(line) > MaxLineBytes:
+		return fail(fmt.Errorf("the line is too long (%d bytes, at most %d)", len(line), MaxLineBytes))
+	case !utf8.ValidString(line):
+		line = strings.ToValidUTF8(line, "\uFFFD")
+	}
+	st := s.Engine.State()
+	p := &pendingTurn{s: s, scratch: st.Clone(), res: &TurnResult{Prompts: map[string]Prompt{}}, obs: obs, seed: Seed(st)}
+	player := st.Cast.Player
+	lineIdx, err := p.addLine(player, line, "")
+	if err != nil {
+		return fail(err)
+	}
+	if err := p.hook(ctx, HookTurnStart, lineIdx); err != nil {
+		return fail(err)
+	}
+	if err := p.hook(ctx, HookUserMessage, lineIdx, line); err != nil {
+		return fail(err)
+	}
+	speakers, err := s.speakers(ctx, p, line)
+	if err != nil {
+		return fail(err)
+	}
+	for _, bot := range speakers {
+		if err := s.reply(ctx, p, bot, line, lineIdx); err != nil {
+			return fail(err)
+		}
+	}
+	if m := st.World.MinutesPerTurn; m > 0 {
+		d := Draft{Type: TypeTimeAdvanced, Payload: &TimeAdvanced{Minutes: int64(m)}, Mask: MaskAll,
+			WorldTime: p.scratch.Clock + int64(m), CausedByIndex: lineIdx}
+		if _, err := p.add(d); err != nil {
+			return fail(err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	events, err := s.Engine.Append(ctx, p.drafts)
+	if err != nil {
+		return fail(err)
+	}
+	p.res.Events = events
+	// Pending line ids (-1, -2, …) become the written events' seqs.
+	idOf := map[int64]int64{}
+	for i, d := range p.drafts {
+		if d.Type == TypeLineSaid {
+			idOf[-int64(i+1)] = events[i].Seq
+		}
+	}
+	if s.LastPrompts == nil {
+		s.LastPrompts = map[string]Prompt{}
+	}
+	for who, pr := range p.res.Prompts {
+		for i, id := range pr.Manifest.Memories {
+			if id < 0 {
+				pr.Manifest.Memories[i] = idOf[id]
+			}
+		}
+		for i, id := range pr.Manifest.Events {
+			if id < 0 {
+				pr.Manifest.Events[i] = idOf[id]
+			}
+		}
+		s.LastPrompts[who] = pr
+	}
+	return p.res, nil
+}
+
+// addLine drafts a line_said and remembers it as a pending line whose id
+// is the negated draft index.
+func (p *pendingTurn) addLine(who, text, backend string) (int, error) {
+	d := Draft{Type: TypeLineSaid, Payload: &LineSaid{Who: who, Text: text, Backend: backend},
+		Mask: p.scratch.Earshot(who), WorldTime: p.scratch.Clock}
+	idx, err := p.add(d)
+	if err != nil {
+		return 0, err
+	}
+	p.lines = append(p.lines, Line{ID: -int64(idx), Who: who, Text: text, Mask: d.Mask, WorldTime: d.WorldTime})
+	return idx, nil
+}
+
+// speakers asks the rules who answers and keeps the bots that heard the line.
+func (s *Session) speakers(ctx context.Context, p *pendingTurn, line string) ([]string, error) {
+	var ids []string
+	if s.Rules != nil {
+		var err error
+		if ids, err = s.Rules.Speakers(ctx, p.scratch, line, p.seed); err != nil {
+			return nil, fmt.Errorf("choose speakers: %w", err)
+		}
+	} else {
+		ids = DefaultSpeakers(p.scratch, line)
+	}
+	heard := p.lines[0].Mask
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !p.scratch.Cast.IsBot(id) {
+			return nil, fmt.Errorf("choose speakers: %q is not a bot of this cast", id)
+		}
+		if seen[id] || !heard.Has(p.scratch.Cast.Bit(id)) {
+			continue // a bot that did not hear the line cannot answer it
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// DefaultSpeakers is the built-in speaker rule, used when no rules are
+// loaded: the bots named in the line, in order of mention; otherwise every
+// bot present, in cast order.
+func DefaultSpeakers(st *State, line string) []string {
+	lower := strings.ToLower(line)
+	type hit struct {
+		id  string
+		pos int
+	}
+	var hits []hit
+	for _, id := range st.Cast.Bots {
+		e := st.Entities[id]
+		best := -1
+		for _, name := range []string{strings.ToLower(e.Name), strings.ToLower(e.ID)} {
+			if i := wordIndex(lower, name); i >= 0 && (best < 0 || i < best) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			hits = append(hits, hit{id, best})
+		}
+	}
+	if len(hits) > 0 {
+		if len(hits) == 2 && hits[1].pos < hits[0].pos {
+			hits[0], hits[1] = hits[1], hits[0]
+		}
+		out := make([]string, len(hits))
+		for i, h := range hits {
+			out[i] = h.id
+		}
+		return out
+	}
+	var out []string
+	player := st.Entities[st.Cast.Player]
+	for _, id := range st.Cast.Bots {
+		if st.Entities[id].Location == player.Location {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// wordIndex finds word in s at word boundaries, or -1.
+func wordIndex(s, word string) int {
+	if word == "" {
+		return -1
+	}
+	for off := 0; ; {
+		i := strings.Index(s[off:], word)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		end := i + len(word)
+		before := i == 0 || !isWordByte(s[i-1])
+		after := end == len(s) || !isWordByte(s[end])
+		if before && after {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+}
+
+// reply renders one bot's reply and its state update into the turn.
+func (s *Session) reply(ctx context.Context, p *pendingTurn, bot, line string, lineIdx int) error {
+	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, "reply")
+	if err != nil {
+		return err
+	}
+	p.res.Prompts[bot] = pr
+	if p.obs.Speaker != nil {
+		p.obs.Speaker(bot)
+	}
+	text, err := s.generate(ctx, GenRequest{Messages: pr.Messages, Params: GenParams{MaxTokens: s.MaxTokens},
+		Purpose: PurposeReply, Speaker: bot, Facts: facts}, func(chunk string) {
+		if p.obs.Token != nil {
+			p.obs.Token(bot, chunk)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%s's reply (%s): %w", p.scratch.Entities[bot].Name, s.Generator.Name(), err)
+	}
+	replyIdx, err := p.addLine(bot, text, s.Generator.Name())
+	if err != nil {
+		return err
+	}
+	p.drafts[replyIdx-1].CausedByIndex = lineIdx
+	p.res.Replies = append(p.res.Replies, Reply{Who: bot, Text: text})
+	if p.obs.Reply != nil {
+		p.obs.Reply(bot, text)
+	}
+	if err := p.hook(ctx, HookReply, replyIdx, bot, text); err != nil {
+		return err
+	}
+	return s.stateUpdate(ctx, p, bot, line, text, replyIdx)
+}
+
+// stateUpdate asks the model which commands the reply implies; accepted ones
+// become events, the rest are recorded with reasons. A failed or malformed
+// update changes nothing and does not void the reply.
+func (s *Session) stateUpdate(ctx context.Context, p *pendingTurn, bot, line, reply string, replyIdx int) error {
+	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, "state_update")
+	if err != nil {
+		return err
+	}
+	facts["reply"] = reply
+	raw, genErr := s.generate(ctx, GenRequest{Messages: pr.Messages, Params: GenParams{MaxTokens: 400, Temperature: 0.2},
+		Purpose: PurposeStateUpdate, Speaker: bot, Facts: facts}, nil)
+	if genErr != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	su := &StateUpdate{Who: bot, Raw: raw}
+	var cmds []Command
+	switch {
+	case genErr != nil:
+		su.Rejected = []string{"state update not generated: " + genErr.Error()}
+	default:
+		var perr error
+		cmds, su.Rejected, perr = ParseStateUpdate(raw)
+		if perr != nil {
+			su.Rejected = append(su.Rejected, perr.Error())
+		}
+	}
+	idx, err := p.add(Draft{Type: TypeStateUpdate, Payload: su, Mask: 0, WorldTime: p.scratch.Clock, CausedByIndex: replyIdx})
+	if err != nil {
+		return err
+	}
+	rej := p.addCommands(cmds, idx)
+	su.Rejected = append(su.Rejected, rej...)
+	su.Accepted = len(cmds) - len(rej)
+	if len(su.Rejected) > 0 {
+		p.res.Rejected = append(p.res.Rejected, su.Rejected...)
+		if p.obs.Rejected != nil {
+			p.obs.Rejected(bot, su.Rejected)
+		}
+	}
+	return nil
+}
+
+// generate streams one generation to completion.
+func (s *Session) generate(ctx context.Context, req GenRequest, token func(string)) (string, error) {
+	stream, err := s.Generator.Generate(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	defer stream.Close()
+	var b strings.Builder
+	for {
+		chunk, err := stream.Recv()
+		if chunk != "" {
+			b.WriteString(chunk)
+			if token != nil {
+				token(chunk)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return b.String(), err
+		}
+	}
+	text := strings.TrimSpace(b.String())
+	if text == "" && req.Purpose == PurposeReply {
+		return "", ErrEmpty
+	}
+	return text, nil
+}
+
+// Prompt builds the prompt bot would get now (with no new player line):
+// what `diorama prompt` shows.
+func (s *Session) Prompt(ctx context.Context, bot string) (Prompt, error) {
+	st := s.Engine.State()
+	if !st.Cast.IsBot(bot) {
+		return Prompt{}, fmt.Errorf("%q is not a bot of this cast (bots: %s)", bot, joinIDs(st.Cast.Bots))
+	}
+	_, pr, err := s.prompt(ctx, st, bot, "", nil, "reply")
+	return pr, err
+}
+
+// prompt gathers a bot's point of view and renders a template into a prompt.
+func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pending []Line, template string) (map[string]any, Prompt, error) {
+	bit := st.Cast.Bit(bot)
+	mask := Mask(1 << bit)
+	var lines []Line
+	var mems []Recalled
+	if s.Recall != nil {
+		n := s.RecentLines
+		if n <= 0 {
+			n = 24
+		}
+		var err error
+		if lines, err = s.Recall.RecentLines(ctx, mask, n); err != nil {
+			return nil, Prompt{}, fmt.Errorf("recall lines for %s: %w", bot, err)
+		}
+		k := s.Memories
+		if k <= 0 {
+			k = 8
+		}
+		if mems, err = s.Recall.Recall(ctx, mask, line, k); err != nil {
+			return nil, Prompt{}, fmt.Errorf("recall memories for %s: %w", bot, err)
+		}
+	}
+	lines = append(lines, pending...)
+	sortLinesByID(lines)
+	facts := POVFacts(st, bot, lines, mems, line)
+	facts["commands"] = CommandHelp()
+	if s.Rules == nil {
+		return nil, Prompt{}, errors.New("no rules loaded: prompts need templates")
+	}
+	v, err := s.Rules.Template(ctx, template, facts)
+	if err != nil {
+		return nil, Prompt{}, fmt.Errorf("prompt template %q for %s: %w", template, bot, err)
+	}
+	secs, err := SectionsFromValue(v)
+	if err != nil {
+		return nil, Prompt{}, fmt.Errorf("prompt template %q: %w", template, err)
+	}
+	count := s.Count
+	if count == nil {
+		count = EstimateTokens
+	}
+	budget := s.Context - s.ReplyReserve
+	if s.Context <= 0 {
+		budget = 8192 - 512
+	}
+	pr, err := BuildPrompt(secs, budget, count)
+	if err != nil {
+		return nil, Prompt{}, fmt.Errorf("prompt for %s: %w", bot, err)
+	}
+	pr.Manifest.Speaker = bot
+	pr.Manifest.Template = template
+	for _, m := range mems {
+		if m.Mask.Has(bit) {
+			pr.Manifest.Scores = append(pr.Manifest.Scores, MemoryScore{ID: m.ID, Score: m.Score, Parts: m.Parts})
+		}
+	}
+	return facts, pr, nil
+}
+
+// EstimateTokens is a conservative token estimate for when the backend
+// offers no tokenizer: one token per three bytes, or per rune for text
+// outside ASCII (CJK and emoji run about one token per character), plus one.
+// Real tokenizers give fewer tokens for English prose (about four bytes a
+// token), so the estimate errs on the side of a prompt that fits.
+func EstimateTokens(s string) int {
+	if s == "" {
+		return 0
+	}
+	bytes, runes := len(s), utf8.RuneCountInString(s)
+	n := bytes / 3
+	if nonASCII := bytes - runes; nonASCII > 0 && runes > n {
+		n = runes
+	}
+	return n + 1
+}
+
+// Seed derives the PRNG seed for Lua from the log: the world and the last
+// event. The same log gives the same seed.
+func Seed(st *State) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(st.World.ID))
+	return h.Sum64() ^ uint64(st.LastSeq)*0x9E3779B97F4A7C15
+}
