@@ -44,6 +44,9 @@ func (d *decider) entity(field, id string) (*Entity, error) {
 
 func (d *decider) decide() ([]Draft, error) {
 	s, c := d.s, d.c
+	if err := checkShape(c); err != nil {
+		return nil, err
+	}
 	switch c.Op {
 	case "move":
 		return d.move()
@@ -374,3 +377,49 @@ func joinIDs(ids []string) string {
 func (c Command) String() string { return string(c.JSON()) }
 
 var _ fmt.Stringer = Command{}
+
+// checkShape verifies that a command built in Go (not parsed from JSON) has
+// its op's required fields, so Decide never trusts a hand-made Command.
+func checkShape(c Command) error {
+	spec, ok := opFields[c.Op]
+	if !ok {
+		return reject("", "op", "unknown op %q (one of %s)", c.Op, joinIDs(Ops()))
+	}
+	for _, f := range spec.required {
+		missing := false
+		switch f {
+		case "who":
+			missing = c.Who == ""
+		case "mood":
+			missing = c.Mood == ""
+		case "doing":
+			missing = c.Doing == ""
+		case "item":
+			missing = c.Item == ""
+		case "to":
+			missing = c.To == ""
+		case "target":
+			missing = c.Target == ""
+		case "fact":
+			missing = c.Fact == ""
+		case "minutes":
+			missing = c.Minutes == nil
+		case "kind":
+			missing = c.Kind == ""
+		case "event":
+			missing = c.Event == ""
+		case "thread":
+			missing = c.Thread == ""
+		case "text":
+			missing = c.Text == ""
+		case "memory":
+			missing = c.Memory <= 0
+		case "goals":
+			// nil goals clear them: allowed.
+		}
+		if missing {
+			return reject(c.Op, f, "required")
+		}
+	}
+	return nil
+}

@@ -196,3 +196,20 @@ func TestPlanKeepsValidCommands(t *testing.T) {
 		t.Fatalf("mara holds %v", got)
 	}
 }
+
+func TestDecideHandMadeCommands(t *testing.T) {
+	eng, _ := mustEngine(t)
+	for _, c := range []core.Command{
+		{Op: "advance_time"},
+		{Op: "skip"},
+		{Op: "set_mood", Who: "jun"},
+		{Op: "pin"},
+		{Op: "give", Who: "jun", Item: "map"},
+		{Op: ""},
+		{Op: "warp"},
+	} {
+		if _, err := eng.Do(context.Background(), c); err == nil || !core.IsRejection(err) {
+			t.Errorf("%+v: got %v, want a rejection", c, err)
+		}
+	}
+}

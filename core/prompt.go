@@ -258,8 +258,18 @@ func SectionsFromValue(v any) ([]Section, error) {
 				s.Events, err = asIDs(val)
 			case "edges":
 				s.Edges, err = asStrings(val)
+			case "memory", "line":
+				// One section per memory or line: the id it renders.
+				var f float64
+				if f, err = asNumber(val); err == nil {
+					if k == "memory" {
+						s.Memories = append(s.Memories, int64(f))
+					} else {
+						s.Events = append(s.Events, int64(f))
+					}
+				}
 			default:
-				err = fmt.Errorf("unknown key (name, role, priority, text, items, memories, events, edges)")
+				err = fmt.Errorf("unknown key (name, role, priority, text, items, memories, events, edges, memory, line)")
 			}
 			if err != nil {
 				return nil, fmt.Errorf("section %d (%s): %s: %w", i+1, s.Name, k, err)

@@ -127,15 +127,22 @@ func oneLine(s string) string {
 // and returns errors instead of exiting.
 func newFlags(e *env, c string) *flag.FlagSet {
 	fs := flag.NewFlagSet(c, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
+	// Parse errors become one line through exitError; -h prints the usage.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	helpOf[fs] = func() {
 		if cmd := commands[c]; cmd != nil {
 			fmt.Fprintf(e.stderr, "usage: diorama %s %s\n", cmd.name, cmd.usage)
 		}
+		fs.SetOutput(e.stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
+
+// helpOf prints a flag set's usage, for -h.
+var helpOf = map[*flag.FlagSet]func(){}
 
 // parseFlags parses flags that may appear before or after positional
 // arguments ("diorama do --db s.db '{...}'" and "diorama check PACK --json"
@@ -145,9 +152,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				if help := helpOf[fs]; help != nil {
+					help()
+				}
 				return nil, err
 			}
-			return nil, &exitError{code: 2, msg: err.Error()}
+			return nil, &exitError{code: 2, msg: fmt.Sprintf("%v (see 'diorama help %s')", err, fs.Name())}
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -1,0 +1,8 @@
+world{ id = "w", start = { location = "road" } }
+location{ id = "road" }
+container{ id = "car", location = "road", slots = { driver = {}, passenger = {} } }
+player{ id = "you" }
+-- line 5
+character{ id = "mara" }
+location{ id = "mara" }
+location{ id = "road" }

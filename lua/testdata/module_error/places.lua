@@ -1,0 +1,3 @@
+location{ id = "lake" }
+local t = nil
+local x = t.field

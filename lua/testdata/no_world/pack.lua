@@ -1,0 +1,2 @@
+location{ id = "road" }
+character{ id = "mara" }

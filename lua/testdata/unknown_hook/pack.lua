@@ -1,0 +1,6 @@
+world{ id = "w", start = { location = "road" } }
+location{ id = "road" }
+container{ id = "car", location = "road", slots = { driver = {}, passenger = {} } }
+player{ id = "you" }
+-- line 5
+on("turn_strat", function(s) end)

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// wtx is a write transaction with the wall clock frozen when it began, so
+// every event of a turn carries the same created_at.
+type wtx struct {
+	*sql.Tx
+	conn *sql.Conn // the connection the transaction runs on, for rawQuery
+	now  time.Time
+}
+
+// rawQuery runs a query inside the transaction straight on the driver,
+// calling row for each row with its values (int64, float64, string, []byte
+// or nil; valid only during the call). It skips database/sql's per-value
+// conversion, which dominates reading a long log.
+func (tx *wtx) rawQuery(ctx context.Context, query string, args []any, row func(vals []driver.Value) error) error {
+	return tx.conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("driver %T cannot query", dc)
+		}
+		named := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rs, err := q.QueryContext(ctx, query, named)
+		if err != nil {
+			return err
+		}
+		vals := make([]driver.Value, len(rs.Columns()))
+		for {
+			err := rs.Next(vals)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rs.Close()
+				return err
+			}
+			if err := row(vals); err != nil {
+				rs.Close()
+				return err
+			}
+		}
+		return rs.Close()
+	})
+}
+
+// job is one unit of work for the writer: fn runs inside one transaction.
+type job struct {
+	ctx  context.Context
+	fn   func(context.Context, *wtx) error
+	done chan result
+}
+
+type result struct {
+	err   error
+	panic any // a panic in fn, re-raised in the caller's goroutine
+}
+
+// run is the writer goroutine: it owns the write connection and runs jobs
+// one at a time until Close.
+func (s *Store) run() {
+	defer close(s.stopped)
+	for {
+		select {
+		case j := <-s.jobs:
+			j.done <- s.exec(j)
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// exec runs one job in its own transaction: commit if fn succeeds, roll
+// back on an error or a panic.
+func (s *Store) exec(j *job) (res result) {
+	if err := j.ctx.Err(); err != nil {
+		return result{err: err}
+	}
+	tx, err := s.wconn.BeginTx(j.ctx, nil)
+	if err != nil {
+		return result{err: fmt.Errorf("begin: %w", err)}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			res = result{panic: p}
+		}
+	}()
+	now := s.now().UTC().Truncate(time.Microsecond)
+	if err := j.fn(j.ctx, &wtx{Tx: tx, conn: s.wconn, now: now}); err != nil {
+		_ = tx.Rollback()
+		return result{err: err}
+	}
+	if err := tx.Commit(); err != nil {
+		return result{err: fmt.Errorf("commit: %w", err)}
+	}
+	return result{}
+}
+
+// write submits fn to the writer and waits for its result. If ctx ends
+// before the writer takes the job, nothing runs; once taken, the
+// transaction runs under ctx and is rolled back if ctx ends first.
+func (s *Store) write(ctx context.Context, fn func(context.Context, *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan result, 1)}
+	select {
+	case s.jobs <- j:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	res := <-j.done
+	if res.panic != nil {
+		panic(res.panic)
+	}
+	return res.err
+}
+
+// Write runs fn in a write transaction on the single writer, after the
+// writes submitted before it, and commits if fn returns nil. Background
+// workers use it for work that is not an event (embeddings, scores). fn must
+// not call other Store methods that write: they would wait for fn forever.
+func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if fn == nil {
+		return errors.New("write: nil function")
+	}
+	err := s.write(ctx, func(_ context.Context, tx *wtx) error { return fn(tx.Tx) })
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
