@@ -18,6 +18,7 @@ test: build
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 15m ./...
 	./bin/diorama check worlds/*
+	./bin/diorama test worlds/*
 
 bench: build
 	./bin/diorama-bench -out docs/bench.json

@@ -65,10 +65,11 @@ type TurnObserver struct {
 
 // TurnResult is what a committed turn wrote and showed.
 type TurnResult struct {
-	Events   []Event
-	Replies  []Reply
-	Rejected []string
-	Prompts  map[string]Prompt
+	Events     []Event
+	Replies    []Reply
+	Rejected   []string
+	HookErrors []string
+	Prompts    map[string]Prompt
 }
 
 // Reply is one bot's line in a turn.
@@ -98,6 +99,8 @@ const (
 	HookTurnStart   = "turn_start"
 	HookUserMessage = "user_message"
 	HookReply       = "reply"
+	HookTimeSkip    = "time_skip"
+	HookSceneEnd    = "scene_end"
 )
 
 // pendingTurn accumulates a turn's drafts on a scratch state.
@@ -109,6 +112,7 @@ type pendingTurn struct {
 	res     *TurnResult
 	obs     TurnObserver
 	seed    uint64
+	depth   int // how deep consequences are chained (see maxFollowDepth)
 }
 
 // add drafts d on the scratch state and returns its 1-based index.
@@ -120,24 +124,109 @@ func (p *pendingTurn) add(d Draft) (int, error) {
 	return len(p.drafts), nil
 }
 
-// addCommands validates commands against the scratch state; accepted ones
-// are drafted as caused by draft index cause.
-func (p *pendingTurn) addCommands(cmds []Command, cause int) (rejected []string) {
+// addOne validates one command against the scratch state and drafts its
+// events as caused by draft index cause.
+func (p *pendingTurn) addOne(c Command, cause int) error {
+	ds, err := Decide(p.scratch, c, p.s.Engine.mem)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		d.CausedByIndex = cause
+		if _, err := p.add(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxFollowDepth bounds how deep consequences may chain (a hook whose
+// command fires a hook whose command…), so a pack cannot loop the engine.
+const maxFollowDepth = 4
+
+// addCommands validates commands against the scratch state, drafts the
+// accepted ones as caused by draft index cause, and runs what follows from
+// each (story-event hooks, time-skip rules, scene hooks). It returns the
+// reasons of the rejected ones; an error only for a cancelled turn.
+func (p *pendingTurn) addCommands(ctx context.Context, cmds []Command, cause int) ([]string, error) {
+	var rejected []string
+	sr, _ := p.s.Rules.(StoryRules)
 	for _, c := range cmds {
-		ds, err := Decide(p.scratch, c, p.s.Engine.mem)
-		if err != nil {
+		if sr != nil && isStoryOp(c.Op) && p.depth < maxFollowDepth {
+			p.depth++
+			rej, err := p.storyChange(ctx, sr, c, cause)
+			p.depth--
+			if err != nil {
+				return rejected, err
+			}
+			rejected = append(rejected, rej...)
+			continue
+		}
+		if err := p.addOne(c, cause); err != nil {
 			rejected = append(rejected, fmt.Sprintf("%s: %v", c, err))
 			continue
 		}
-		for _, d := range ds {
-			d.CausedByIndex = cause
-			if _, err := p.add(d); err != nil {
-				rejected = append(rejected, fmt.Sprintf("%s: %v", c, err))
-				break
+		if p.depth < maxFollowDepth {
+			p.depth++
+			err := p.follow(ctx, c, cause)
+			p.depth--
+			if err != nil {
+				return rejected, err
 			}
 		}
 	}
-	return rejected
+	return rejected, nil
+}
+
+// follow runs what follows from an accepted command: a time skip runs the
+// pack's timeskip rules and the time_skip hook (and a jump ends the scene);
+// an explicit scene end fires scene_end.
+func (p *pendingTurn) follow(ctx context.Context, c Command, cause int) error {
+	switch c.Op {
+	case "skip":
+		sk := p.scratch.LastSkip
+		if sk == nil {
+			return nil
+		}
+		if rules, ok := p.s.Rules.(SkipRules); ok {
+			cmds, err := rules.TimeSkip(ctx, p.scratch, p.seed, *sk)
+			if err != nil {
+				if err := p.hookFailed(ctx, "timeskip rules", err, cause); err != nil {
+					return err
+				}
+			} else if err := p.commands(ctx, cmds, cause); err != nil {
+				return err
+			}
+		}
+		view := map[string]any{"kind": sk.Kind, "minutes": float64(sk.Minutes), "label": sk.Label}
+		if err := p.hook(ctx, HookTimeSkip, cause, view); err != nil {
+			return err
+		}
+		if sk.Kind == "jump" {
+			return p.hook(ctx, HookSceneEnd, cause, map[string]any{"scene": float64(p.scratch.Scene - 1), "reason": "jump"})
+		}
+	case "end_scene":
+		return p.hook(ctx, HookSceneEnd, cause, map[string]any{"scene": float64(p.scratch.Scene - 1), "reason": "explicit"})
+	}
+	return nil
+}
+
+// commands adds commands and records their rejections in the result.
+func (p *pendingTurn) commands(ctx context.Context, cmds []Command, cause int) error {
+	rej, err := p.addCommands(ctx, cmds, cause)
+	if len(rej) > 0 {
+		p.res.Rejected = append(p.res.Rejected, rej...)
+	}
+	return err
+}
+
+func isStoryOp(op string) bool {
+	return op == "start_event" || op == "complete_event" || op == "cancel_event"
+}
+
+// SkipRules runs a pack's time-skip rules: what changed while time passed.
+type SkipRules interface {
+	TimeSkip(ctx context.Context, st *State, seed uint64, skip Skip) ([]Command, error)
 }
 
 func (p *pendingTurn) hook(ctx context.Context, name string, cause int, args ...any) error {
@@ -146,20 +235,23 @@ func (p *pendingTurn) hook(ctx context.Context, name string, cause int, args ...
 	}
 	cmds, err := p.s.Rules.Hook(ctx, name, p.scratch, p.seed, args...)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// A failing hook is reported and recorded; the engine goes on.
-		if p.obs.HookErr != nil {
-			p.obs.HookErr(name, err)
-		}
-		_, aerr := p.add(Draft{Type: TypeHookFailed, Payload: &HookFailed{Hook: name, Error: err.Error()}, Mask: 0, WorldTime: p.scratch.Clock, CausedByIndex: cause})
-		return aerr
+		return p.hookFailed(ctx, name, err, cause)
 	}
-	if rej := p.addCommands(cmds, cause); len(rej) > 0 {
-		p.res.Rejected = append(p.res.Rejected, rej...)
+	return p.commands(ctx, cmds, cause)
+}
+
+// hookFailed reports and records a failed hook; the turn goes on without
+// its commands. A cancelled context is not a hook failure: it ends the turn.
+func (p *pendingTurn) hookFailed(ctx context.Context, name string, err error, cause int) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return nil
+	if p.obs.HookErr != nil {
+		p.obs.HookErr(name, err)
+	}
+	p.res.HookErrors = append(p.res.HookErrors, fmt.Sprintf("%s: %v", name, err))
+	_, aerr := p.add(Draft{Type: TypeHookFailed, Payload: &HookFailed{Hook: name, Error: err.Error()}, Mask: 0, WorldTime: p.scratch.Clock, CausedByIndex: cause})
+	return aerr
 }
 
 // Turn plays one turn: the player's line, hooks, each chosen bot's reply and
@@ -187,6 +279,9 @@ func (s *Session) Turn(ctx context.Context, line string, obs TurnObserver) (*Tur
 		return fail(err)
 	}
 	if err := p.hook(ctx, HookUserMessage, lineIdx, line); err != nil {
+		return fail(err)
+	}
+	if err := p.storyEvents(ctx, lineIdx); err != nil {
 		return fail(err)
 	}
 	speakers, err := s.speakers(ctx, p, line)
@@ -410,7 +505,10 @@ func (s *Session) stateUpdate(ctx context.Context, p *pendingTurn, bot, line, re
 	if err != nil {
 		return err
 	}
-	rej := p.addCommands(cmds, idx)
+	rej, err := p.addCommands(ctx, cmds, idx)
+	if err != nil {
+		return err
+	}
 	su.Rejected = append(su.Rejected, rej...)
 	su.Accepted = len(cmds) - len(rej)
 	if len(su.Rejected) > 0 {
@@ -546,4 +644,34 @@ func Seed(st *State) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(st.World.ID))
 	return h.Sum64() ^ uint64(st.LastSeq)*0x9E3779B97F4A7C15
+}
+
+// Act applies commands the way the world's rules expect: each validated
+// against the state left by the ones before, with what follows from it (a
+// story event's hooks and promotions, a time skip's rules, scene hooks), all
+// as one turn. A rejected command writes nothing and returns its reason.
+// It is what the shell's /skip, a pack test's t:act and the CLI use when a
+// pack is loaded.
+func (s *Session) Act(ctx context.Context, cmds ...Command) ([]Event, []string, error) {
+	st := s.Engine.State()
+	p := &pendingTurn{s: s, scratch: st.Clone(), res: &TurnResult{}, seed: Seed(st)}
+	for _, c := range cmds {
+		// Validate first, so a rejection is an error and not a consequence.
+		if _, err := Decide(p.scratch, c, s.Engine.mem); err != nil {
+			return nil, nil, err
+		}
+		rej, err := p.addCommands(ctx, []Command{c}, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.res.Rejected = append(p.res.Rejected, rej...)
+	}
+	if len(p.drafts) == 0 {
+		return nil, p.res.Rejected, nil
+	}
+	events, err := s.Engine.Append(ctx, p.drafts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return events, append(p.res.Rejected, p.res.HookErrors...), nil
 }

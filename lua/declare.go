@@ -61,6 +61,7 @@ func (p *Pack) registerAPI(base *glua.LTable) {
 		"timeskip":     p.declTimeskip,
 		"prompt":       p.declPrompt,
 		"on":           p.declOn,
+		"speakers":     p.declSpeakers,
 	} {
 		base.RawSetString(name, L.NewFunction(fn))
 	}
@@ -508,6 +509,21 @@ func (p *Pack) declPrompt(L *glua.LState) int {
 	}
 	p.prompts[string(name)] = &handler{fn: fn, where: at}
 	p.promptIDs = append(p.promptIDs, string(name))
+	return 0
+}
+
+func (p *Pack) declSpeakers(L *glua.LState) int {
+	at := p.loadOnly(L, "speakers()")
+	fn, ok := L.Get(1).(*glua.LFunction)
+	if !ok {
+		p.problem(at, "speakers(): want speakers(function(s, line) ... end) returning a list of bot ids, got a %s", L.Get(1).Type())
+		return 0
+	}
+	if p.speakers != nil {
+		p.problem(at, "speakers(): declared twice (first at %s)", p.speakers.where.String())
+		return 0
+	}
+	p.speakers = &handler{fn: fn, where: at}
 	return 0
 }
 

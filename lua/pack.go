@@ -55,6 +55,7 @@ type Pack struct {
 	events    []*eventDecl
 	eventByID map[string]*eventDecl
 	timeskips []*handler
+	speakers  *handler // speakers(fn): the pack's speaker rule, if any
 	prompts   map[string]*handler
 	promptIDs []string
 

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"diorama/core/backend"
 	"diorama/core"
+	"diorama/core/backend"
 )
 
 func init() {

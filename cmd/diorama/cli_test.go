@@ -62,7 +62,9 @@ func TestInitDoStateLog(t *testing.T) {
 		t.Fatalf("state --hash unstable: %q vs %q", h1, h2)
 	}
 	code, out, _ = runCheckCmd(t, "state", "--db", db, "--json")
-	var st struct{ Entities map[string]struct{ Mood string } }
+	var st struct {
+		Entities map[string]struct{ Mood string }
+	}
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Entities["jun"].Mood != "giddy" {
 		t.Fatalf("state --json: %s", out)
 	}

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"diorama/core/backend"
 	"diorama/core"
+	"diorama/core/backend"
 )
 
 // fakeServer is an OpenAI-compatible server speaking real SSE framing.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"diorama/core/backend"
 	"diorama/core"
+	"diorama/core/backend"
 )
 
 func TestOpenAIStream(t *testing.T) {

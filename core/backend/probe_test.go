@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"diorama/core/backend"
 	"diorama/core"
+	"diorama/core/backend"
 )
 
 func jsonHandler(body string) http.HandlerFunc {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"diorama/core/backend"
 	"diorama/core"
+	"diorama/core/backend"
 )
 
 func req(speaker, purpose string) core.GenRequest {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"diorama/core/backend"
 	"diorama/core"
+	"diorama/core/backend"
 )
 
 // cannedDoer answers every request with a 200 event stream of body.

@@ -46,8 +46,8 @@ story_event{ id = "dawn", title = "Dawn", at = "2000-01-02T06:00" }
 
 on("turn_start", function(s) end)
 
-on("user_message", function(s, msg)
-  if util.mentions(msg.text, "mara") and s.entities.mara.attention ~= "you" then
+on("user_message", function(s, line)
+  if util.mentions(line, "mara") and s.entities.mara.attention ~= "you" then
     s.act.attend{ who = "mara", target = "you" }
   end
 end)
