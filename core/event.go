@@ -196,6 +196,7 @@ type (
 		Pack    string `json:"pack"`
 		Version string `json:"version,omitempty"`
 		Hash    string `json:"hash"`
+		Dir     string `json:"dir,omitempty"` // the pack folder, so later commands find the rules
 	}
 	// HookFailed: a Lua hook raised an error or overran its deadline; the
 	// turn went on without its commands.

@@ -141,7 +141,7 @@ func (s *State) applyPayload(e *Event, p any) error {
 	case *StateUpdate, *HookFailed:
 		// Records only: their effects are the events that follow.
 	case *PackLoaded:
-		s.Pack = PackInfo{ID: p.Pack, Version: p.Version, Hash: p.Hash}
+		s.Pack = PackInfo{ID: p.Pack, Version: p.Version, Hash: p.Hash, Dir: p.Dir}
 	case *TimeAdvanced:
 		s.Clock += p.Minutes
 	case *TimeSkipped:

@@ -45,6 +45,7 @@ type PackInfo struct {
 	ID      string `json:"id,omitempty"`
 	Version string `json:"version,omitempty"`
 	Hash    string `json:"hash,omitempty"`
+	Dir     string `json:"dir,omitempty"`
 }
 
 // WorldInfo is the static part of the world.

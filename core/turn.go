@@ -458,6 +458,9 @@ func (s *Session) reply(ctx context.Context, p *pendingTurn, bot, line string, l
 		}
 	})
 	if err != nil {
+		if strings.Contains(err.Error(), s.Generator.Name()) {
+			return fmt.Errorf("%s's reply: %w", p.scratch.Entities[bot].Name, err)
+		}
 		return fmt.Errorf("%s's reply (%s): %w", p.scratch.Entities[bot].Name, s.Generator.Name(), err)
 	}
 	replyIdx, err := p.addLine(bot, text, s.Generator.Name())
@@ -493,6 +496,9 @@ func (s *Session) stateUpdate(ctx context.Context, p *pendingTurn, bot, line, re
 	var cmds []Command
 	switch {
 	case genErr != nil:
+		// A cut or failed update is not recorded as if it were the model's
+		// answer: a replay must not parse half of one.
+		su.Raw = ""
 		su.Rejected = []string{"state update not generated: " + genErr.Error()}
 	default:
 		var perr error

@@ -22,7 +22,7 @@ func TestRunTests(t *testing.T) {
 	}
 	want := map[string]string{
 		"a wrong value":         `testdata/packtest/tests/fail_test.lua:2: test "a wrong value": expected "cheerful", got "tired"`,
-		"no reply queued":       `testdata/packtest/tests/fail_test.lua:6: test "no reply queued": t:say("Mara?"): turn not saved (your line is kept): Mara's reply (scripted): scripted: no reply queued for "mara"`,
+		"no reply queued":       `testdata/packtest/tests/fail_test.lua:6: test "no reply queued": t:say("Mara?"): turn not saved (your line is kept): Mara's reply: scripted: no reply queued for "mara"`,
 		"an uncaught rejection": `testdata/packtest/tests/fail_test.lua:10: test "an uncaught rejection": rejected: drop: item: item not held`,
 	}
 	for _, r := range rep.Results {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"diorama/core"
 )
@@ -15,8 +17,37 @@ import (
 // events reach a multiple of it gets a snapshot of the state after it.
 const SnapshotEvery = 500
 
-// stateFormat is bumped by hand when core.State's JSON shape changes.
+// stateFormat is bumped by hand when the meaning of core.State changes
+// without its shape changing (the shape itself is fingerprinted below).
 const stateFormat = 1
+
+// typeShape describes a type's JSON shape: struct fields with their json
+// names and types, recursively. A change to core.State's shape changes the
+// snapshot format on its own, so nobody has to remember to bump it.
+func typeShape(t reflect.Type, seen map[reflect.Type]bool) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return "*" + typeShape(t.Elem(), seen)
+	case reflect.Slice:
+		return "[]" + typeShape(t.Elem(), seen)
+	case reflect.Map:
+		return "map[" + t.Key().Kind().String() + "]" + typeShape(t.Elem(), seen)
+	case reflect.Struct:
+		if seen[t] {
+			return t.Name()
+		}
+		seen[t] = true
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			fmt.Fprintf(&b, "%s:%s %s;", f.Name, f.Tag.Get("json"), typeShape(f.Type, seen))
+		}
+		b.WriteString("}")
+		return b.String()
+	}
+	return t.Kind().String()
+}
 
 // snapshotFormat names the projection that wrote a snapshot: the state
 // format and every registered event type with its version. A build that
@@ -24,7 +55,7 @@ const stateFormat = 1
 // snapshots and replays instead.
 var snapshotFormat = func() string {
 	h := sha256.New()
-	h.Write([]byte("state:" + strconv.Itoa(stateFormat)))
+	h.Write([]byte("state:" + strconv.Itoa(stateFormat) + ":" + typeShape(reflect.TypeOf(core.State{}), map[reflect.Type]bool{})))
 	for _, t := range core.EventTypes() {
 		fmt.Fprintf(h, ";%s=%d", t, core.CurrentVersion(t))
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"diorama/core"
 	"diorama/lua"
@@ -48,7 +49,7 @@ func runInit(e *env, args []string) error {
 			return fmt.Errorf("load pack %s: %w", *pack, err)
 		}
 		w = p.World()
-		loaded = &core.PackLoaded{Pack: w.ID, Version: w.Version, Hash: p.Hash()}
+		loaded = &core.PackLoaded{Pack: w.ID, Version: w.Version, Hash: p.Hash(), Dir: absPath(*pack)}
 		p.Close()
 	} else if w, err = readWorldJSON(*worldFile); err != nil {
 		return err
@@ -122,4 +123,12 @@ func recordPack(ctx context.Context, st *store.Store, pl *core.PackLoaded) error
 	}
 	_, err = eng.Append(ctx, []core.Draft{{Type: core.TypePackLoaded, Payload: pl, Mask: core.MaskAll, WorldTime: eng.State().Clock}})
 	return err
+}
+
+// absPath makes a path absolute, so a save finds its pack from anywhere.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

@@ -90,7 +90,7 @@ func decodeChunk(line []byte) (chunk, error) {
 		c.Err = e
 	}
 	if r.Object == "error" && c.Err == nil {
-		c.Err = &streamErr{Code: codeOf(r.Code), Message: r.Message}
+		c.Err = &streamErr{Code: codeOf(r.Code), Message: clip(r.Message, 300)}
 		if c.Err.Message == "" {
 			c.Err.Message = "the server reported an error"
 		}
@@ -141,6 +141,9 @@ func decodeStreamErr(raw json.RawMessage) *streamErr {
 	if json.Unmarshal(raw, &s) == nil {
 		if s == "" {
 			return nil
+		}
+		if s = clip(s, 300); s == "" {
+			s = "the server reported an error"
 		}
 		return &streamErr{Message: s}
 	}
