@@ -64,7 +64,7 @@ func runInit(e *env, args []string) error {
 	defer st.Close()
 	if loaded != nil {
 		// The log records which rules were in force from the start.
-		if err := recordPack(context.Background(), st, loaded); err != nil {
+		if err := recordPack(context.Background(), st, loaded, nil); err != nil {
 			return err
 		}
 	}
@@ -113,15 +113,17 @@ func lineOf(data []byte, offset int64) int {
 
 // recordPack appends a pack_loaded event: which rules (pack and hash of its
 // files) are in force from here on.
-func recordPack(ctx context.Context, st *store.Store, pl *core.PackLoaded) error {
-	eng, err := core.NewEngine(ctx, st, st, store.DefaultBranch)
-	if err != nil {
-		return err
+func recordPack(ctx context.Context, st *store.Store, pl *core.PackLoaded, eng *core.Engine) error {
+	if eng == nil {
+		var err error
+		if eng, err = core.NewEngine(ctx, st, st, store.DefaultBranch); err != nil {
+			return err
+		}
 	}
-	if eng.State().Pack.Hash == pl.Hash {
+	if eng.State().Pack.Hash == pl.Hash && eng.State().Pack.Dir == pl.Dir {
 		return nil
 	}
-	_, err = eng.Append(ctx, []core.Draft{{Type: core.TypePackLoaded, Payload: pl, Mask: core.MaskAll, WorldTime: eng.State().Clock}})
+	_, err := eng.Append(ctx, []core.Draft{{Type: core.TypePackLoaded, Payload: pl, Mask: core.MaskAll, WorldTime: eng.State().Clock}})
 	return err
 }
 
