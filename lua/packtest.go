@@ -14,8 +14,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	glua "github.com/yuin/gopher-lua"
+	luar "layeh.com/gopher-luar"
 
 	"diorama/core"
 	"diorama/core/backend"
@@ -267,25 +269,72 @@ func (h *harness) fail(L *glua.LState, format string, args ...any) {
 	L.RaiseError("%s", h.failure.Msg)
 }
 
-// object builds t: the test's handle, a table of methods.
-func (h *harness) object() *glua.LTable {
-	L := h.tp.L
-	t := L.CreateTable(0, 8)
-	method := func(name string, fn glua.LGFunction) {
-		t.RawSetString(name, L.NewFunction(fn))
+// testHandle is t, the test's handle, exposed to Lua through gopher-luar
+// as a curated facade: its only methods are the pack-test API (luar calls
+// them as t:reply, t:say, …; see snakeNames), and it has no fields.
+type testHandle struct{ h *harness }
+
+// self puts a placeholder back where luar removed the receiver, so the
+// arguments keep their places (t:reply(ID, …) has ID at 2).
+func self(L *luar.LState) *glua.LState {
+	L.Insert(glua.LNil, 1)
+	return L.LState
+}
+
+// Reply is t:reply(ID, TEXT, COMMANDS).
+func (t *testHandle) Reply(L *luar.LState) int { return t.h.reply(self(L)) }
+
+// Say is t:say(TEXT).
+func (t *testHandle) Say(L *luar.LState) int { return t.h.say(self(L)) }
+
+// Act is t:act(COMMAND).
+func (t *testHandle) Act(L *luar.LState) int { return t.h.act(self(L)) }
+
+// State is t:state(): a read-only view of the current state.
+func (t *testHandle) State(L *luar.LState) int {
+	t.h.refresh()
+	L.Push(t.h.tp.newS())
+	return 1
+}
+
+// Prompt is t:prompt(ID).
+func (t *testHandle) Prompt(L *luar.LState) int { return t.h.prompt(self(L)) }
+
+// Manifest is t:manifest(ID).
+func (t *testHandle) Manifest(L *luar.LState) int { return t.h.manifest(self(L)) }
+
+// Expect is t:expect(V).
+func (t *testHandle) Expect(L *luar.LState) int { return t.h.expect(self(L)) }
+
+// expectation is what t:expect(V) returns, also a luar facade.
+type expectation struct {
+	h *harness
+	v glua.LValue
+}
+
+// snakeNames exposes a facade's Go methods under snake_case names only
+// (Reply -> reply, NotContains -> not_contains), so the Lua API reads like
+// the rest of the pack API and nothing else of the type is reachable.
+func snakeNames(_ reflect.Type, m reflect.Method) []string {
+	var b strings.Builder
+	for i, r := range m.Name {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
 	}
-	method("reply", h.reply)
-	method("say", h.say)
-	method("act", h.act)
-	method("state", func(L *glua.LState) int {
-		h.refresh()
-		L.Push(h.tp.newS())
-		return 1
-	})
-	method("prompt", h.prompt)
-	method("manifest", h.manifest)
-	method("expect", h.expect)
-	return t
+	return []string{b.String()}
+}
+
+// object builds t for one test.
+func (h *harness) object() glua.LValue {
+	cfg := luar.GetConfig(h.tp.L)
+	cfg.MethodNames = snakeNames
+	cfg.FieldNames = func(reflect.Type, reflect.StructField) []string { return nil }
+	return luar.New(h.tp.L, &testHandle{h: h})
 }
 
 func (h *harness) bot(L *glua.LState, n int) string {
@@ -403,63 +452,69 @@ func (h *harness) manifest(L *glua.LState) int {
 // expect returns an expectation on a value with equals, contains,
 // not_contains, is_true and is_nil.
 func (h *harness) expect(L *glua.LState) int {
-	v := L.Get(2)
-	e := L.CreateTable(0, 5)
-	show := func(x glua.LValue) string { return h.show(L, x) }
-	e.RawSetString("equals", L.NewFunction(func(L *glua.LState) int {
-		want := L.Get(2)
-		if !h.equal(v, want) {
-			h.fail(L, "expected %s, got %s", show(want), show(v))
-		}
-		return 0
-	}))
-	contains := func(negate bool) glua.LGFunction {
-		return func(L *glua.LState) int {
-			want := L.Get(2)
-			found := false
-			switch x := v.(type) {
-			case glua.LString:
-				s, ok := want.(glua.LString)
-				if !ok {
-					h.fail(L, "contains: want a string to look for in a string, got %s", show(want))
-				}
-				found = strings.Contains(string(x), string(s))
-			case *glua.LTable:
-				t := h.tp.resolve(x)
-				for i := 1; i <= t.Len(); i++ {
-					if h.equal(t.RawGetInt(i), want) {
-						found = true
-						break
-					}
-				}
-			default:
-				h.fail(L, "contains: want a string or a list, got %s", show(v))
-			}
-			if found == negate {
-				if negate {
-					h.fail(L, "expected %s not to contain %s", clipShow(show(v)), show(want))
-				}
-				h.fail(L, "expected %s to contain %s", clipShow(show(v)), show(want))
-			}
-			return 0
-		}
-	}
-	e.RawSetString("contains", L.NewFunction(contains(false)))
-	e.RawSetString("not_contains", L.NewFunction(contains(true)))
-	e.RawSetString("is_true", L.NewFunction(func(L *glua.LState) int {
-		if v != glua.LTrue {
-			h.fail(L, "expected true, got %s", show(v))
-		}
-		return 0
-	}))
-	e.RawSetString("is_nil", L.NewFunction(func(L *glua.LState) int {
-		if v != glua.LNil {
-			h.fail(L, "expected nil, got %s", show(v))
-		}
-		return 0
-	}))
-	L.Push(e)
+	L.Push(luar.New(L, &expectation{h: h, v: L.Get(2)}))
 	return 1
+}
+
+// Equals is :equals(X): deep equality (tables compared by content).
+func (e *expectation) Equals(L *luar.LState) int {
+	want := L.Get(1)
+	if !e.h.equal(e.v, want) {
+		e.h.fail(L.LState, "expected %s, got %s", e.h.show(want), e.h.show(e.v))
+	}
+	return 0
+}
+
+// Contains is :contains(S): a substring of a string, or an element of a list.
+func (e *expectation) Contains(L *luar.LState) int { return e.contains(L.LState, false) }
+
+// NotContains is :not_contains(S).
+func (e *expectation) NotContains(L *luar.LState) int { return e.contains(L.LState, true) }
+
+// IsTrue is :is_true().
+func (e *expectation) IsTrue(L *luar.LState) int {
+	if e.v != glua.LTrue {
+		e.h.fail(L.LState, "expected true, got %s", e.h.show(e.v))
+	}
+	return 0
+}
+
+// IsNil is :is_nil().
+func (e *expectation) IsNil(L *luar.LState) int {
+	if e.v != glua.LNil {
+		e.h.fail(L.LState, "expected nil, got %s", e.h.show(e.v))
+	}
+	return 0
+}
+
+func (e *expectation) contains(L *glua.LState, negate bool) int {
+	h, v, want := e.h, e.v, L.Get(1)
+	found := false
+	switch x := v.(type) {
+	case glua.LString:
+		s, ok := want.(glua.LString)
+		if !ok {
+			h.fail(L, "contains: want a string to look for in a string, got %s", h.show(want))
+		}
+		found = strings.Contains(string(x), string(s))
+	case *glua.LTable:
+		t := h.tp.resolve(x)
+		for i := 1; i <= t.Len(); i++ {
+			if h.equal(t.RawGetInt(i), want) {
+				found = true
+				break
+			}
+		}
+	default:
+		h.fail(L, "contains: want a string or a list, got %s", h.show(v))
+	}
+	if found == negate {
+		if negate {
+			h.fail(L, "expected %s not to contain %s", clipShow(h.show(v)), h.show(want))
+		}
+		h.fail(L, "expected %s to contain %s", clipShow(h.show(v)), h.show(want))
+	}
+	return 0
 }
 
 func (h *harness) equal(a, b glua.LValue) bool {
@@ -473,7 +528,7 @@ func (h *harness) equal(a, b glua.LValue) bool {
 
 // show renders a value for a failure message: strings quoted, tables as
 // JSON.
-func (h *harness) show(L *glua.LState, v glua.LValue) string {
+func (h *harness) show(v glua.LValue) string {
 	switch x := v.(type) {
 	case glua.LString:
 		return fmt.Sprintf("%q", string(x))

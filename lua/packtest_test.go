@@ -14,11 +14,11 @@ func TestRunTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Passed != 3 || rep.Failed != 3 {
+	if rep.Passed != 4 || rep.Failed != 3 {
 		for _, r := range rep.Results {
 			t.Log(r)
 		}
-		t.Fatalf("got %d passed, %d failed; want 3, 3", rep.Passed, rep.Failed)
+		t.Fatalf("got %d passed, %d failed; want 4, 3", rep.Passed, rep.Failed)
 	}
 	want := map[string]string{
 		"a wrong value":         `testdata/packtest/tests/fail_test.lua:2: test "a wrong value": expected "cheerful", got "tired"`,

@@ -1,0 +1,5 @@
+test("the handle is a facade", function(t)
+  t:expect(t.h):is_nil()
+  t:expect(t.Reply):is_nil()
+  t:expect((pcall(function() t.h = 1 end))):equals(false)
+end)
