@@ -66,6 +66,7 @@ const (
 	TypeStateUpdate        = "state_update_proposed"
 	TypePackLoaded         = "pack_loaded"
 	TypeHookFailed         = "hook_failed"
+	TypeSummaryWritten     = "summary_written"
 )
 
 // Payloads. Each is registered with its current version below.
@@ -197,6 +198,13 @@ type (
 		Version string `json:"version,omitempty"`
 		Hash    string `json:"hash"`
 		Dir     string `json:"dir,omitempty"` // the pack folder, so later commands find the rules
+	}
+	// SummaryWritten: a character's own summary of a closed scene, a
+	// summary memory only that character has (its mask is Who's bit).
+	SummaryWritten struct {
+		Who   string `json:"who"`
+		Scene int    `json:"scene"`
+		Text  string `json:"text"`
 	}
 	// HookFailed: a Lua hook raised an error or overran its deadline; the
 	// turn went on without its commands.
@@ -348,6 +356,7 @@ func init() {
 	reg(TypeStateUpdate, 1, func() any { return new(StateUpdate) })
 	reg(TypePackLoaded, 1, func() any { return new(PackLoaded) })
 	reg(TypeHookFailed, 1, func() any { return new(HookFailed) })
+	reg(TypeSummaryWritten, 1, func() any { return new(SummaryWritten) })
 
 	// entity_moved v1 (the prototype's shape) named the destination "to" and
 	// had no container; v2 names it "location" and adds container and slot.

@@ -136,7 +136,7 @@ func (s *State) applyPayload(e *Event, p any) error {
 		if p.Note != "" {
 			edge.Notes = append(edge.Notes, p.Note)
 		}
-	case *FactNoted, *LineSaid:
+	case *FactNoted, *LineSaid, *SummaryWritten:
 		s.Memories++
 	case *StateUpdate, *HookFailed:
 		// Records only: their effects are the events that follow.

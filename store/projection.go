@@ -98,6 +98,16 @@ func projectRows(evs []core.Event) (rows, error) {
 				return r, fmt.Errorf("event %d: %s payload is %T", e.Seq, e.Type, p)
 			}
 			r.memories = append(r.memories, memoryRow{id: e.Seq, kind: KindEpisodic, who: l.Who, mask: e.Mask, text: l.Text, worldTime: e.WorldTime})
+		case core.TypeSummaryWritten:
+			p, err := e.Decode()
+			if err != nil {
+				return r, err
+			}
+			sw, ok := p.(*core.SummaryWritten)
+			if !ok {
+				return r, fmt.Errorf("event %d: %s payload is %T", e.Seq, e.Type, p)
+			}
+			r.memories = append(r.memories, memoryRow{id: e.Seq, kind: KindSummary, who: sw.Who, mask: e.Mask, text: sw.Text, worldTime: e.WorldTime})
 		case core.TypeMemoryPinned:
 			p, err := e.Decode()
 			if err != nil {
@@ -118,7 +128,7 @@ func projectRows(evs []core.Event) (rows, error) {
 }
 
 // memoryTypes are the event types projectRows turns into memory rows.
-var memoryTypes = []string{core.TypeFactNoted, core.TypeLineSaid}
+var memoryTypes = []string{core.TypeFactNoted, core.TypeLineSaid, core.TypeSummaryWritten}
 
 // writeRows writes r, with st the state after the events r came from. sig
 // carries significance scores to keep across a rewrite (may be nil).

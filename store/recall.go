@@ -77,8 +77,10 @@ func (s *Store) Recall(ctx context.Context, who core.Mask, query string, k int) 
 	if err := read(cols+`INDEXED BY memories_pinned WHERE pinned <> 0 AND mask & ? <> 0 ORDER BY id DESC LIMIT ?`, int64(who), k); err != nil {
 		return nil, err
 	}
-	if err := read(cols+`WHERE kind = ? AND mask & ? <> 0 ORDER BY id DESC LIMIT ?`, KindSemantic, int64(who), k); err != nil {
-		return nil, err
+	for _, kind := range []string{KindSummary, KindSemantic} {
+		if err := read(cols+`WHERE kind = ? AND mask & ? <> 0 ORDER BY id DESC LIMIT ?`, kind, int64(who), k); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
