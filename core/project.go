@@ -121,7 +121,7 @@ func (s *State) applyPayload(e *Event, p any) error {
 		if p.To == GroupID {
 			s.Group.Cohesion = clamp(s.Group.Cohesion + p.Affinity)
 			if p.Note != "" {
-				s.Group.Notes = append(s.Group.Notes, p.Who+": "+p.Note)
+				s.Group.Notes = appendNote(s.Group.Notes, p.Who+": "+p.Note)
 			}
 			return nil
 		}
@@ -134,7 +134,7 @@ func (s *State) applyPayload(e *Event, p any) error {
 		edge.Affinity = clamp(edge.Affinity + p.Affinity)
 		edge.Trust = clamp(edge.Trust + p.Trust)
 		if p.Note != "" {
-			edge.Notes = append(edge.Notes, p.Note)
+			edge.Notes = appendNote(edge.Notes, p.Note)
 		}
 	case *FactNoted, *LineSaid, *SummaryWritten:
 		s.Memories++
@@ -149,9 +149,11 @@ func (s *State) applyPayload(e *Event, p any) error {
 		s.LastSkip = &Skip{Kind: p.Kind, Minutes: p.Minutes, Label: p.Label}
 		if p.Kind == "jump" {
 			s.Scene++
+			s.SceneStart = e.Seq
 		}
 	case *SceneEnded:
 		s.Scene++
+		s.SceneStart = e.Seq
 	case *StoryEventChanged:
 		ev := s.Events[p.Event]
 		if ev == nil {
@@ -284,6 +286,19 @@ func (s *State) create(w *WorldSpec) error {
 		s.Events[se.ID] = &StoryEvent{ID: se.ID, Title: se.Title, Status: EventPlanned, Props: append([]string(nil), se.Props...), At: se.At}
 	}
 	return nil
+}
+
+// MaxNotes is how many notes an edge or the group node keeps: the latest
+// ones. Older notes live on in the log; the state (and every prompt and
+// snapshot built from it) stays the same size however long the story runs.
+const MaxNotes = 8
+
+func appendNote(notes []string, note string) []string {
+	notes = append(notes, note)
+	if len(notes) > MaxNotes {
+		notes = append([]string(nil), notes[len(notes)-MaxNotes:]...)
+	}
+	return notes
 }
 
 func clamp(v int) int {

@@ -23,9 +23,10 @@ const GroupID = "group"
 type State struct {
 	World      WorldInfo              `json:"world"`
 	Cast       Cast                   `json:"cast"`
-	Clock      int64                  `json:"clock"` // minutes since the world's start
-	Scene      int                    `json:"scene"` // 1-based number of the current scene
-	Turn       int64                  `json:"turn"`  // last turn applied
+	Clock      int64                  `json:"clock"`       // minutes since the world's start
+	Scene      int                    `json:"scene"`       // 1-based number of the current scene
+	SceneStart int64                  `json:"scene_start"` // seq of the event that began it (0: the story's start)
+	Turn       int64                  `json:"turn"`        // last turn applied
 	LastSeq    int64                  `json:"last_seq"`
 	Entities   map[string]*Entity     `json:"entities"`
 	Locations  map[string]*Location   `json:"locations"`

@@ -443,7 +443,7 @@ func isWordByte(b byte) bool {
 
 // reply renders one bot's reply and its state update into the turn.
 func (s *Session) reply(ctx context.Context, p *pendingTurn, bot, line string, lineIdx int) error {
-	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, "reply")
+	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, promptKind{template: "reply", recall: true})
 	if err != nil {
 		return err
 	}
@@ -482,11 +482,10 @@ func (s *Session) reply(ctx context.Context, p *pendingTurn, bot, line string, l
 // become events, the rest are recorded with reasons. A failed or malformed
 // update changes nothing and does not void the reply.
 func (s *Session) stateUpdate(ctx context.Context, p *pendingTurn, bot, line, reply string, replyIdx int) error {
-	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, "state_update")
+	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, promptKind{template: "state_update", extra: map[string]any{"reply": reply}})
 	if err != nil {
 		return err
 	}
-	facts["reply"] = reply
 	raw, genErr := s.generate(ctx, GenRequest{Messages: pr.Messages, Params: GenParams{MaxTokens: 400, Temperature: 0.2},
 		Purpose: PurposeStateUpdate, Speaker: bot, Facts: facts}, nil)
 	if genErr != nil && ctx.Err() != nil {
@@ -563,23 +562,69 @@ func (s *Session) Prompt(ctx context.Context, bot string) (Prompt, error) {
 	if !st.Cast.IsBot(bot) {
 		return Prompt{}, fmt.Errorf("%q is not a bot of this cast (bots: %s)", bot, joinIDs(st.Cast.Bots))
 	}
-	_, pr, err := s.prompt(ctx, st, bot, "", nil, "reply")
+	_, pr, err := s.prompt(ctx, st, bot, "", nil, promptKind{template: "reply", recall: true})
 	return pr, err
 }
 
+// historyStep is the granularity, in events, at which the start of a
+// prompt's history window moves. Cutting the window in steps instead of
+// sliding it line by line keeps consecutive prompts' prefixes identical
+// for several turns, which is what a server's prompt cache reuses.
+const historyStep = 48
+
+// historyWindow keeps the lines of the current scene (raw lines of closed
+// scenes are carried by summaries and retrieval, not verbatim) and, when
+// there are more than n, cuts the oldest ones at a step boundary.
+func historyWindow(lines []Line, sceneStart int64, n int) []Line {
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if l.ID < 0 || l.ID > sceneStart {
+			kept = append(kept, l)
+		}
+	}
+	written := 0
+	for _, l := range kept {
+		if l.ID > 0 {
+			written++
+		}
+	}
+	if written <= n {
+		return kept
+	}
+	oldest := kept[written-n].ID
+	cutoff := oldest - oldest%historyStep
+	out := kept[:0:0]
+	for _, l := range kept {
+		if l.ID < 0 || l.ID >= cutoff {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// promptKind says what a prompt is for: the reply (with recall) or the state
+// update, which needs only the exchange.
+type promptKind struct {
+	template string
+	recall   bool
+	extra    map[string]any // facts added before the template runs
+}
+
 // prompt gathers a bot's point of view and renders a template into a prompt.
-func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pending []Line, template string) (map[string]any, Prompt, error) {
+func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pending []Line, kind promptKind) (map[string]any, Prompt, error) {
 	bit := st.Cast.Bit(bot)
 	mask := Mask(1 << bit)
 	var lines []Line
 	var mems []Recalled
-	if s.Recall != nil {
-		n := s.RecentLines
-		if n <= 0 {
-			n = 24
-		}
+	n := s.RecentLines
+	if n <= 0 {
+		n = 24
+	}
+	if s.Recall != nil && kind.recall {
 		var err error
-		if lines, err = s.Recall.RecentLines(ctx, mask, n); err != nil {
+		// n + historyStep lines always cover the window: at most one line
+		// per event, so a step adds at most historyStep lines beyond n.
+		if lines, err = s.Recall.RecentLines(ctx, mask, n+historyStep); err != nil {
 			return nil, Prompt{}, fmt.Errorf("recall lines for %s: %w", bot, err)
 		}
 		k := s.Memories
@@ -592,8 +637,13 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	}
 	lines = append(lines, pending...)
 	sortLinesByID(lines)
+	lines = historyWindow(lines, st.SceneStart, n)
 	facts := POVFacts(st, bot, lines, mems, line)
 	facts["commands"] = CommandHelp()
+	for k, v := range kind.extra {
+		facts[k] = v
+	}
+	template := kind.template
 	if s.Rules == nil {
 		return nil, Prompt{}, errors.New("no rules loaded: prompts need templates")
 	}

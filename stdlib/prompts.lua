@@ -48,11 +48,19 @@ M.order = {
   "relationships", -- the speaker's own feelings about those present
   "goals",         -- the speaker's private goals
   "threads",       -- open story threads
-  "scene",         -- now: time, positions, moods, props in play
-  "memories",      -- retrieved memories, worst first (trimmed first)
-  "history",       -- the recent lines the speaker heard, oldest first
+  "scene",         -- where everyone is, how they look, props in play: changes now and then
+  "history",       -- the lines the speaker heard this scene, oldest first: only grows within a scene
+  "memories",      -- retrieved memories, worst first (trimmed first): change with every line
+  "now",           -- the clock: changes every turn
   "instruction",   -- what to write now
 }
+
+-- Why this order: a model server caches the longest prompt prefix it has
+-- seen, and everything after the first changed byte is computed again. The
+-- clock moves every turn and retrieval follows the latest line, so they come
+-- last (the clock has a section of its own, so the scene above stays put); the history window only grows within a scene (it is cut in steps,
+-- not slid line by line), so consecutive prompts of a bot share everything
+-- up to its newest lines.
 
 --- Default priorities (higher survives longer; >= 100 is never dropped).
 M.priority = {
@@ -63,6 +71,7 @@ M.priority = {
   goals = 70,
   threads = 55,
   scene = 92,
+  now = 100,
   memories = 40,
   history = 88,
   instruction = 100,
@@ -73,6 +82,8 @@ M.priority = {
 --- and some servers require one).
 M.role = {
   history = "user",
+  memories = "user",
+  now = "user",
   instruction = "user",
 }
 
@@ -260,11 +271,14 @@ function M.sections.threads(ctx)
   return table.concat(out, "\n")
 end
 
+function M.sections.now(ctx)
+  local t = now(ctx)
+  return "It is " .. h.date_of(t) .. ", " .. h.time_of(t) .. " (" .. h.part_of_day(t) .. ")."
+end
+
 function M.sections.scene(ctx)
   local e = ctx.speaker
-  local t = now(ctx)
-  local out = { "# Now" }
-  out[#out + 1] = h.date_of(t) .. ", " .. h.time_of(t) .. " (" .. h.part_of_day(t) .. ")."
+  local out = { "# The scene" }
   local me = e.name .. " is " .. where(ctx, e)
   local view = {}
   if e.sees and #e.sees > 0 then

@@ -126,7 +126,11 @@ func (s *Scripted) PendingList() []string {
 	return out
 }
 
-// Calls returns every request made so far, in order.
+// maxCalls bounds the requests Scripted keeps for Calls, so a long scripted
+// session (a soak test, a benchmark) does not grow without limit.
+const maxCalls = 256
+
+// Calls returns the requests made so far, in order (the latest 256).
 func (s *Scripted) Calls() []core.GenRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,6 +146,9 @@ func (s *Scripted) Generate(ctx context.Context, req core.GenRequest) (core.Text
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, req)
+	if len(s.calls) > 2*maxCalls {
+		s.calls = append([]core.GenRequest(nil), s.calls[len(s.calls)-maxCalls:]...)
+	}
 	k := scriptKey{req.Speaker, normPurpose(req.Purpose)}
 	q := s.queues[k]
 	var it scriptItem
