@@ -194,7 +194,11 @@ func (d *decider) move() ([]Draft, error) {
 				mask |= 1 << s.Cast.Bit(id)
 			}
 		}
-		return []Draft{d.draft(TypeContainerMoved, &ContainerMoved{Container: c.Who, Location: c.Location}, mask)}, nil
+		drafts := []Draft{d.draft(TypeContainerMoved, &ContainerMoved{Container: c.Who, Location: c.Location}, mask)}
+		if pl := s.Entities[s.Cast.Player]; pl != nil && pl.Container == c.Who {
+			drafts = append(drafts, d.sceneEnd(c.Location))
+		}
+		return drafts, nil
 	}
 	e, err := d.entity("who", c.Who)
 	if err != nil {
@@ -250,7 +254,21 @@ func (d *decider) move() ([]Draft, error) {
 	}
 	// Witnesses: those where who was and those where who arrives.
 	mask := s.Earshot(c.Who) | s.PresentAt(to.Location)
-	return []Draft{d.draft(TypeEntityMoved, &to, mask)}, nil
+	drafts := []Draft{d.draft(TypeEntityMoved, &to, mask)}
+	if c.Who == s.Cast.Player && to.Location != e.Location {
+		drafts = append(drafts, d.sceneEnd(to.Location))
+	}
+	return drafts, nil
+}
+
+// sceneEnd is the scene_ended that follows the player's change of place: a
+// scene is bounded by a location change.
+func (d *decider) sceneEnd(location string) Draft {
+	name := location
+	if l := d.s.Locations[location]; l != nil {
+		name = l.Name
+	}
+	return d.draft(TypeSceneEnded, &SceneEnded{Reason: "moved to " + name}, MaskAll)
 }
 
 func (d *decider) adjust() ([]Draft, error) {

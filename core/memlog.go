@@ -84,7 +84,7 @@ func (l *MemLog) AppendTurn(ctx context.Context, branch string, parent int64, dr
 	l.heads[branch] = prev
 	l.paths[branch] = append(l.paths[branch], events...)
 	for _, e := range events {
-		if e.Type == TypeFactNoted || e.Type == TypeLineSaid {
+		if e.Type == TypeFactNoted || e.Type == TypeLineSaid || e.Type == TypeSummaryWritten {
 			l.memories[e.Seq] = e.Mask
 		}
 	}
@@ -159,8 +159,8 @@ func (l *MemLog) RecentLines(ctx context.Context, who Mask, limit int) ([]Line, 
 	return out, nil
 }
 
-// Recall implements Recall with the facts who holds, newest first; the
-// in-memory log does no ranking.
+// Recall implements Recall with the facts and scene summaries who holds,
+// newest first; the in-memory log does no ranking.
 func (l *MemLog) Recall(ctx context.Context, who Mask, query string, k int) ([]Recalled, error) {
 	evs, err := l.Events("main")
 	if err != nil {
@@ -169,14 +169,19 @@ func (l *MemLog) Recall(ctx context.Context, who Mask, query string, k int) ([]R
 	var out []Recalled
 	for i := len(evs) - 1; i >= 0 && len(out) < k; i-- {
 		e := evs[i]
-		if e.Type != TypeFactNoted || e.Mask&who == 0 {
+		if (e.Type != TypeFactNoted && e.Type != TypeSummaryWritten) || e.Mask&who == 0 {
 			continue
 		}
 		p, err := e.Decode()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Recalled{ID: e.Seq, Kind: "semantic", Text: p.(*FactNoted).Fact, Mask: e.Mask, Score: 1})
+		switch p := p.(type) {
+		case *FactNoted:
+			out = append(out, Recalled{ID: e.Seq, Kind: "semantic", Text: p.Fact, Mask: e.Mask, Score: 1})
+		case *SummaryWritten:
+			out = append(out, Recalled{ID: e.Seq, Kind: "summary", Text: p.Text, Mask: e.Mask, Score: 1})
+		}
 	}
 	return out, nil
 }

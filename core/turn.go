@@ -162,9 +162,19 @@ func (p *pendingTurn) addCommands(ctx context.Context, cmds []Command, cause int
 			rejected = append(rejected, rej...)
 			continue
 		}
+		var before *State
+		if closesScene(c.Op) {
+			before = p.scratch.Clone()
+		}
 		if err := p.addOne(c, cause); err != nil {
 			rejected = append(rejected, fmt.Sprintf("%s: %v", c, err))
 			continue
+		}
+		if before != nil && p.scratch.Scene != before.Scene {
+			// The scene closed: each bot writes its own summary of it.
+			if err := p.sceneClosed(ctx, before, cause); err != nil {
+				return rejected, err
+			}
 		}
 		if p.depth < maxFollowDepth {
 			p.depth++
@@ -202,6 +212,10 @@ func (p *pendingTurn) follow(ctx context.Context, c Command, cause int) error {
 		if err := p.hook(ctx, HookTimeSkip, cause, view); err != nil {
 			return err
 		}
+		// Scheduled story events whose time the skip passed fire now.
+		if err := p.storyEvents(ctx, cause); err != nil {
+			return err
+		}
 		if sk.Kind == "jump" {
 			return p.hook(ctx, HookSceneEnd, cause, map[string]any{"scene": float64(p.scratch.Scene - 1), "reason": "jump"})
 		}
@@ -218,6 +232,12 @@ func (p *pendingTurn) commands(ctx context.Context, cmds []Command, cause int) e
 		p.res.Rejected = append(p.res.Rejected, rej...)
 	}
 	return err
+}
+
+// closesScene reports whether a command may end the scene (a move of the
+// player or of the container carrying the player, a jump, end_scene).
+func closesScene(op string) bool {
+	return op == "move" || op == "skip" || op == "end_scene"
 }
 
 func isStoryOp(op string) bool {
@@ -634,6 +654,7 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 		if mems, err = s.Recall.Recall(ctx, mask, line, k); err != nil {
 			return nil, Prompt{}, fmt.Errorf("recall memories for %s: %w", bot, err)
 		}
+		mems = filterClosed(mems, closedProps(st))
 	}
 	lines = append(lines, pending...)
 	sortLinesByID(lines)
@@ -659,11 +680,7 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	if count == nil {
 		count = EstimateTokens
 	}
-	budget := s.Context - s.ReplyReserve
-	if s.Context <= 0 {
-		budget = 8192 - 512
-	}
-	pr, err := BuildPrompt(secs, budget, count)
+	pr, err := BuildPrompt(secs, s.budget(), count)
 	if err != nil {
 		return nil, Prompt{}, fmt.Errorf("prompt for %s: %w", bot, err)
 	}

@@ -284,6 +284,16 @@ func self(L *luar.LState) *glua.LState {
 // Reply is t:reply(ID, TEXT, COMMANDS).
 func (t *testHandle) Reply(L *luar.LState) int { return t.h.reply(self(L)) }
 
+// Summary is t:summary(ID, TEXT): the next scene summary of that bot.
+// Without one, the engine writes the offline summary: a test never fails
+// for want of a queued summary.
+func (t *testHandle) Summary(L *luar.LState) int {
+	Ls := self(L)
+	id := t.h.bot(Ls, 2)
+	t.h.gen.Push(id, core.PurposeSummary, Ls.CheckString(3))
+	return 0
+}
+
 // Say is t:say(TEXT).
 func (t *testHandle) Say(L *luar.LState) int { return t.h.say(self(L)) }
 

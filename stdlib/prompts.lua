@@ -566,8 +566,19 @@ M.summary_sections = {
   persona = M.sections.persona,
   relationships = M.sections.relationships,
   history = M.sections.history,
-  instruction = function()
-    return { text = "Write the summary in three to five sentences.", role = "user" }
+  instruction = function(ctx)
+    local text = "Write the summary in three to five sentences."
+    local closed = ctx.closed_props or {}
+    if #closed > 0 then
+      -- props of ended story events are gone from the world: a summary that
+      -- names them would carry them into every later scene
+      local names = {}
+      for i, p in ipairs(closed) do
+        names[i] = h.humanize(p)
+      end
+      text = text .. " Do not mention " .. table.concat(names, ", ") .. ": that is over."
+    end
+    return { text = text, role = "user" }
   end,
 }
 

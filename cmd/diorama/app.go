@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"diorama/cmd/diorama/shell"
 	"diorama/core"
@@ -266,6 +266,27 @@ func (a *app) Info() shell.Info {
 	return shell.Info{Pack: title, Branch: a.sess.Engine.Branch(), Backend: a.backend, Save: a.st.Path()}
 }
 
+// skip applies a time skip with the pack's rules and says what happened.
+func (a *app) skip(ctx context.Context, args []string) (string, error) {
+	c, err := parseSkip(args, a.State().Now())
+	if err != nil {
+		return "", err
+	}
+	_, problems, err := a.sess.Act(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	st := a.State()
+	msg := fmt.Sprintf("%s (%s): it is now %s", c.Label, c.Kind, st.NowString())
+	if c.Kind == "jump" {
+		msg += fmt.Sprintf(", scene %d", st.Scene)
+	}
+	if len(problems) > 0 {
+		msg += "\n" + strings.Join(problems, "\n")
+	}
+	return msg, nil
+}
+
 // Notices implements shell.App.
 func (a *app) Notices() <-chan string { return a.notices }
 
@@ -298,19 +319,7 @@ func (a *app) Exec(ctx context.Context, cmd string, args []string) (string, erro
 		}
 		return pr.Text() + "\n\n" + manifestSummary(pr.Manifest), nil
 	case "skip":
-		c, err := parseSkip(args)
-		if err != nil {
-			return "", err
-		}
-		_, problems, err := a.sess.Act(ctx, c)
-		if err != nil {
-			return "", err
-		}
-		msg := fmt.Sprintf("%s: it is now %s", c.Label, a.State().NowString())
-		if len(problems) > 0 {
-			msg += "\n" + strings.Join(problems, "\n")
-		}
-		return msg, nil
+		return a.skip(ctx, args)
 	case "reload":
 		p, err := lua.Load(a.packDir, lua.Options{})
 		if err != nil {
@@ -332,67 +341,27 @@ func (a *app) Exec(ctx context.Context, cmd string, args []string) (string, erro
 	return "", fmt.Errorf("unknown command /%s (see /help)", cmd)
 }
 
-// parseSkip reads /skip [elision|jump] DURATION [LABEL…]: a duration like
-// 45m, 2h, 1h30m or 3d. Without a kind, six hours or more is a jump (a new
-// scene), less an elision (the scene goes on, compressed).
-func parseSkip(args []string) (core.Command, error) {
-	usage := errors.New("usage: /skip [elision|jump] DURATION [LABEL] — e.g. /skip 2h, /skip jump 3d three days later")
-	if len(args) == 0 {
-		return core.Command{}, usage
-	}
+// parseSkip reads [elision|jump] DURATION|LABEL: a duration like 45m, 2h
+// or 3d, or a phrase like "three days later" or "the next morning". Without
+// a kind, six hours or more is a jump (a new scene), less an elision (the
+// scene goes on, compressed).
+func parseSkip(args []string, now time.Time) (core.Command, error) {
 	kind := ""
-	if args[0] == "elision" || args[0] == "jump" {
+	if len(args) > 0 && (args[0] == "elision" || args[0] == "jump") {
 		kind, args = args[0], args[1:]
 	}
-	if len(args) == 0 {
-		return core.Command{}, usage
-	}
-	minutes, err := parseDuration(args[0])
+	label := strings.Join(args, " ")
+	guess, minutes, err := core.ParseSkip(label, now)
 	if err != nil {
-		return core.Command{}, fmt.Errorf("%v (labels alone, like \"three days later\", arrive with scenes and time: give a duration)", err)
+		return core.Command{}, err
 	}
 	if kind == "" {
-		kind = "elision"
-		if minutes >= 6*60 {
-			kind = "jump"
-		}
+		kind = guess
 	}
-	label := strings.Join(args[1:], " ")
-	if label == "" {
-		label = args[0] + " later"
+	if _, compact := strconv.ParseInt(strings.TrimRight(label, "mhdw"), 10, 64); compact == nil {
+		label += " later"
 	}
 	return core.Command{Op: "skip", Kind: kind, Minutes: &minutes, Label: label}, nil
-}
-
-// parseDuration reads 45m, 2h, 1h30m, 3d, 1d12h (minutes when unitless).
-func parseDuration(s string) (int64, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-		return n, nil
-	}
-	var total, num int64
-	seen := false
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= '0' && r <= '9':
-			num = num*10 + int64(r-'0')
-			seen = true
-			if num > core.MaxMinutes {
-				return 0, fmt.Errorf("duration %q is too long", s)
-			}
-		case r == 'm' || r == 'h' || r == 'd' || r == 'w':
-			if !seen {
-				return 0, fmt.Errorf("duration %q: a number must come before %q", s, r)
-			}
-			total += num * map[rune]int64{'m': 1, 'h': 60, 'd': 24 * 60, 'w': 7 * 24 * 60}[r]
-			num, seen = 0, false
-		default:
-			return 0, fmt.Errorf("duration %q: want a number with m, h, d or w (e.g. 45m, 2h, 3d)", s)
-		}
-	}
-	if seen || total <= 0 || total > core.MaxMinutes {
-		return 0, fmt.Errorf("duration %q: want a number with m, h, d or w (e.g. 45m, 2h, 3d)", s)
-	}
-	return total, nil
 }
 
 // playerView renders what the player knows of the state: where everyone

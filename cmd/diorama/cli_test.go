@@ -69,11 +69,11 @@ func TestInitDoStateLog(t *testing.T) {
 		t.Fatalf("state --json: %s", out)
 	}
 	code, out, _ = runCheckCmd(t, "log", "--db", db)
-	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "world_created") {
+	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, "world_created") || !strings.Contains(out, "scene_ended") {
 		t.Fatalf("log:\n%s", out)
 	}
 	code, out, _ = runCheckCmd(t, "log", "--db", db, "--json")
-	if code != 0 || strings.Count(out, "\n") != 3 {
+	if code != 0 || strings.Count(out, "\n") != 4 {
 		t.Fatalf("log --json:\n%s", out)
 	}
 	// A rebuilt projection hashes the same as the incremental one.

@@ -95,7 +95,9 @@ func (e *notQueuedError) Error() string {
 	return fmt.Sprintf("scripted: no %s queued for %q", purposeWord(e.Purpose), e.Speaker)
 }
 
-func (e *notQueuedError) Is(target error) bool { return target == ErrNotQueued }
+func (e *notQueuedError) Is(target error) bool {
+	return target == ErrNotQueued || target == core.ErrNotQueued
+}
 
 func purposeWord(p string) string {
 	if p == "" {
