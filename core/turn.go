@@ -721,8 +721,8 @@ func Seed(st *State) uint64 {
 
 // Act applies commands the way the world's rules expect: each validated
 // against the state left by the ones before, with what follows from it (a
-// story event's hooks and promotions, a time skip's rules, scene hooks), all
-// as one turn. A rejected command writes nothing and returns its reason.
+// story event's hooks and promotions, a time skip's rules, scene summaries
+// and hooks), then the story events' conditions, all as one turn. A rejected command writes nothing and returns its reason.
 // It is what the shell's /skip, a pack test's t:act and the CLI use when a
 // pack is loaded.
 func (s *Session) Act(ctx context.Context, cmds ...Command) ([]Event, []string, error) {
@@ -738,6 +738,10 @@ func (s *Session) Act(ctx context.Context, cmds ...Command) ([]Event, []string, 
 			return nil, nil, err
 		}
 		p.res.Rejected = append(p.res.Rejected, rej...)
+	}
+	// The world changed: story events whose conditions now hold start or end.
+	if err := p.storyEvents(ctx, 0); err != nil {
+		return nil, nil, err
 	}
 	if len(p.drafts) == 0 {
 		return nil, p.res.Rejected, nil
