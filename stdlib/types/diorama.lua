@@ -165,6 +165,12 @@ function story_event(opts) end
 ---@param fn fun(s: diorama.State, skip: diorama.Skip)
 function timeskip(fn) end
 
+---The pack's speaker rule: which bots answer a line, in order. At most one
+---per pack; without it the stdlib default (std.speakers.select) decides.
+---Bots that did not hear the line are dropped by the engine.
+---@param fn fun(s: diorama.State, line: string): diorama.Id[]
+function speakers(fn) end
+
 ---Declares a prompt template or section override. NAME is a template
 ---("reply", "state_update", "summary": fn returns a list of sections;
 ---"offline": fn returns the reply text) or a section of the default reply
@@ -700,6 +706,12 @@ function T:say(text) end
 ---with pcall to test a rejection).
 ---@param cmd diorama.Command
 function T:act(cmd) end
+
+---Queue bot `id`'s next scene summary. Without one, the offline summariser
+---writes it: a test never fails for want of a summary.
+---@param id diorama.Id
+---@param text string
+function T:summary(id, text) end
 
 ---The read-only state view, as hooks see it.
 ---@return diorama.State
