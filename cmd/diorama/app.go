@@ -102,8 +102,19 @@ func openApp(ctx context.Context, e *env, o appOptions) (*app, error) {
 	if cw, ok := gen.(interface{ ContextWindow() int }); ok && cw.ContextWindow() > 0 {
 		window = cw.ContextWindow()
 	}
+	count := backend.EstimateTokens
+	if tk, ok := gen.(backend.Tokenizer); ok {
+		// A server that tokenizes (llama.cpp) counts exactly; the estimate
+		// stands in whenever it cannot answer.
+		count = func(text string) int {
+			if n, err := tk.CountTokens(ctx, text); err == nil {
+				return n
+			}
+			return backend.EstimateTokens(text)
+		}
+	}
 	a.sess = &core.Session{Engine: eng, Generator: gen, Rules: p, Recall: st,
-		Context: window, ReplyReserve: 512, MaxTokens: 400, Count: backend.EstimateTokens}
+		Context: window, ReplyReserve: 512, MaxTokens: 400, Count: count}
 	if !o.readOnly {
 		if err := a.recordPack(ctx, p); err != nil {
 			return nil, err
