@@ -282,6 +282,8 @@ func (s *State) create(w *WorldSpec) error {
 			s.Group.Notes = []string{w.Group.Note}
 		}
 	}
+	s.Lore = append([]LoreSpec(nil), w.Lore...)
+	s.LoreBudget = w.LoreBudget
 	for _, se := range w.StoryEvents {
 		s.Events[se.ID] = &StoryEvent{ID: se.ID, Title: se.Title, Status: EventPlanned, Props: append([]string(nil), se.Props...), At: se.At}
 	}

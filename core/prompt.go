@@ -64,6 +64,7 @@ type Manifest struct {
 	Events   []int64         `json:"events"`
 	Edges    []string        `json:"edges"`
 	Scores   []MemoryScore   `json:"scores,omitempty"`
+	Lore     []LoreHit       `json:"lore,omitempty"` // lore entries that went in, and the key that fired each
 }
 
 // SectionReport is one section's line in the manifest.

@@ -39,6 +39,8 @@ type State struct {
 	Memories   int64                  `json:"memories"` // how many memories the branch holds
 	LastSkip   *Skip                  `json:"last_skip,omitempty"`
 	Pack       PackInfo               `json:"pack"`
+	Lore       []LoreSpec             `json:"lore,omitempty"` // fixed by the world
+	LoreBudget int                    `json:"lore_budget,omitempty"`
 }
 
 // PackInfo names the rules in force: the pack and the hash of its files.
@@ -219,6 +221,7 @@ func (s *State) Clone() *State {
 		sk := *s.LastSkip
 		c.LastSkip = &sk
 	}
+	// Lore is fixed by the world and never changed in place: shared.
 	return &c
 }
 

@@ -661,6 +661,12 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	lines = historyWindow(lines, st.SceneStart, n)
 	facts := POVFacts(st, bot, lines, mems, line)
 	facts["commands"] = CommandHelp()
+	count := s.Count
+	if count == nil {
+		count = EstimateTokens
+	}
+	lore, loreHits := loreFacts(st, bot, lines, line, s.budget(), count)
+	facts["lore"] = lore
 	for k, v := range kind.extra {
 		facts[k] = v
 	}
@@ -676,16 +682,17 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	if err != nil {
 		return nil, Prompt{}, fmt.Errorf("prompt template %q: %w", template, err)
 	}
-	count := s.Count
-	if count == nil {
-		count = EstimateTokens
-	}
 	pr, err := BuildPrompt(secs, s.budget(), count)
 	if err != nil {
 		return nil, Prompt{}, fmt.Errorf("prompt for %s: %w", bot, err)
 	}
 	pr.Manifest.Speaker = bot
 	pr.Manifest.Template = template
+	for _, sec := range pr.Manifest.Sections {
+		if sec.Name == "lore" && sec.Included {
+			pr.Manifest.Lore = loreHits
+		}
+	}
 	for _, m := range mems {
 		if m.Mask.Has(bit) {
 			pr.Manifest.Scores = append(pr.Manifest.Scores, MemoryScore{ID: m.ID, Score: m.Score, Parts: m.Parts})

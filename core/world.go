@@ -2,7 +2,9 @@ package core
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,29 @@ type WorldSpec struct {
 	Relationships  []EdgeSpec       `json:"relationships,omitempty"`
 	Group          *GroupSpec       `json:"group,omitempty"`
 	StoryEvents    []StoryEventSpec `json:"story_events,omitempty"`
+	Lore           []LoreSpec       `json:"lore,omitempty"`
+	// LoreBudget caps the tokens lore may take in a prompt (0: a quarter of
+	// the prompt budget).
+	LoreBudget int `json:"lore_budget,omitempty"`
+}
+
+// LoreSpec is a keyword-activated background entry (SillyTavern's World
+// Info, NovelAI's lorebook), optionally known by some characters only.
+type LoreSpec struct {
+	ID            string   `json:"id"`
+	Keys          []string `json:"keys,omitempty"`
+	SecondaryKeys []string `json:"secondary_keys,omitempty"`
+	// Selective is how secondary keys combine with a primary match:
+	// "and_any" (default), "and_all", "not_any", "not_all".
+	Selective     string   `json:"selective,omitempty"`
+	Text          string   `json:"text"`
+	Constant      bool     `json:"constant,omitempty"` // always in, no key needed
+	Priority      int      `json:"priority,omitempty"` // higher enters first when the lore budget is tight
+	Order         int      `json:"order,omitempty"`    // position among entries in the prompt (lower first)
+	CaseSensitive bool     `json:"case_sensitive,omitempty"`
+	Regex         bool     `json:"regex,omitempty"`    // keys are regular expressions
+	KnownBy       []string `json:"known_by,omitempty"` // who knows it (empty: everyone)
+	Disabled      bool     `json:"disabled,omitempty"`
 }
 
 // StartSpec is where and when the story begins.
@@ -250,6 +275,35 @@ func (w *WorldSpec) Validate() []error {
 	}
 	if w.Group != nil && (w.Group.Cohesion < MinScore || w.Group.Cohesion > MaxScore) {
 		bad("group: cohesion %d out of range %d..%d", w.Group.Cohesion, MinScore, MaxScore)
+	}
+	for _, lo := range w.Lore {
+		claim("lore", lo.ID)
+		if strings.TrimSpace(lo.Text) == "" {
+			bad("lore %q: text is required", lo.ID)
+		}
+		if !lo.Constant && len(lo.Keys) == 0 {
+			bad("lore %q: give keys, or constant = true", lo.ID)
+		}
+		switch lo.Selective {
+		case "", "and_any", "and_all", "not_any", "not_all":
+		default:
+			bad("lore %q: selective %q: want and_any, and_all, not_any or not_all", lo.ID, lo.Selective)
+		}
+		for _, who := range lo.KnownBy {
+			if !people[who] {
+				bad("lore %q: known_by names unknown character %q", lo.ID, who)
+			}
+		}
+		if lo.Regex {
+			for _, k := range append(append([]string(nil), lo.Keys...), lo.SecondaryKeys...) {
+				if _, err := regexp.Compile(k); err != nil {
+					bad("lore %q: key %q is not a valid regular expression: %v", lo.ID, k, err)
+				}
+			}
+		}
+	}
+	if w.LoreBudget < 0 {
+		bad("world: lore_budget must not be negative")
 	}
 	for _, se := range w.StoryEvents {
 		claim("story_event", se.ID)

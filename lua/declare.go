@@ -33,7 +33,8 @@ var reID = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
 
 // The fields each constructor accepts.
 var (
-	worldFields     = []string{"id", "title", "version", "start", "minutes_per_turn"}
+	worldFields     = []string{"id", "title", "version", "start", "minutes_per_turn", "lore_budget"}
+	loreFields      = []string{"id", "keys", "text", "constant", "priority", "order", "case_sensitive", "regex", "secondary_keys", "selective", "known_by", "enabled"}
 	startFields     = []string{"location", "time"}
 	characterFields = []string{"id", "name", "description", "persona", "speech", "appearance", "mood", "goals", "holding", "at"}
 	atFields        = []string{"location", "container", "slot"}
@@ -62,6 +63,7 @@ func (p *Pack) registerAPI(base *glua.LTable) {
 		"prompt":       p.declPrompt,
 		"on":           p.declOn,
 		"speakers":     p.declSpeakers,
+		"lore":         p.declLore,
 	} {
 		base.RawSetString(name, L.NewFunction(fn))
 	}
@@ -148,6 +150,17 @@ func (f *fieldReader) id(name string) string {
 		return ""
 	}
 	return s
+}
+
+func (f *fieldReader) boolean(name string) bool {
+	switch v := f.t.RawGetString(name).(type) {
+	case glua.LBool:
+		return bool(v)
+	case *glua.LNilType:
+	default:
+		f.bad("%s: want true or false, got a %s", name, v.Type())
+	}
+	return false
 }
 
 func (f *fieldReader) integer(name string) int {
@@ -291,6 +304,7 @@ func (p *Pack) declWorld(L *glua.LState) int {
 	w.Title = f.str("title", false)
 	w.Version = f.str("version", false)
 	w.MinutesPerTurn = f.integer("minutes_per_turn")
+	w.LoreBudget = f.integer("lore_budget")
 	if st := f.table("start"); st != nil {
 		sf := p.fields("world{}.start", at, st, startFields)
 		w.Start.Location = sf.str("location", true)
@@ -477,6 +491,28 @@ func (p *Pack) declStoryEvent(L *glua.LState) int {
 	p.events = append(p.events, ev)
 	p.eventByID[se.ID] = ev
 	L.Push(glua.LString(se.ID))
+	return 1
+}
+
+func (p *Pack) declLore(L *glua.LState) int {
+	at := p.loadOnly(L, "lore{}")
+	t := p.tableArg(L, 1, "lore{}", at, `lore{ id = "lake_mercy", keys = { "lake" }, text = "Lake Mercy froze over in 1979." }`)
+	if t == nil {
+		return 0
+	}
+	f := p.fields("lore{}", at, t, loreFields)
+	lo := core.LoreSpec{ID: f.id("id"), Keys: f.strList("keys"), SecondaryKeys: f.strList("secondary_keys"),
+		Selective: f.str("selective", false), Text: f.str("text", true), Constant: f.boolean("constant"),
+		Priority: f.integer("priority"), Order: f.integer("order"), CaseSensitive: f.boolean("case_sensitive"),
+		Regex: f.boolean("regex"), KnownBy: f.strList("known_by")}
+	if t.RawGetString("enabled") != glua.LNil {
+		lo.Disabled = !f.boolean("enabled")
+	}
+	if !p.claim(at, "lore", lo.ID) {
+		return 0
+	}
+	p.decl.spec.Lore = append(p.decl.spec.Lore, lo)
+	L.Push(glua.LString(lo.ID))
 	return 1
 }
 

@@ -70,3 +70,37 @@ func TestDefaultSpeakersFromStdlib(t *testing.T) {
 		}
 	}
 }
+
+func TestLore(t *testing.T) {
+	rep, err := lua.RunTests(context.Background(), "testdata/lore", lua.TestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 0 || rep.Passed != 2 {
+		for _, r := range rep.Results {
+			t.Log(r)
+		}
+		t.Fatalf("%d passed, %d failed", rep.Passed, rep.Failed)
+	}
+}
+
+func TestLoreProblems(t *testing.T) {
+	for src, want := range map[string]string{
+		`lore{ id = "x", text = "t" }`:                                       `give keys, or constant = true`,
+		`lore{ id = "x", keys = { "a" }, text = "t", known_by = { "zed" } }`: `known_by names unknown character "zed"`,
+		`lore{ id = "x", keys = { "(" }, regex = true, text = "t" }`:         `not a valid regular expression`,
+		`lore{ id = "x", keys = { "a" }, text = "t", selective = "maybe" }`:  `selective "maybe"`,
+		`lore{ id = "x", keys = { "a" }, text = "t", colour = 1 }`:           `unknown field "colour"`,
+		`lore{ id = "x", keys = { "a" }, text = "t", constant = "yes" }`:     `constant: want true or false`,
+	} {
+		dir := t.TempDir()
+		pack := "world{ id = \"w\", start = { location = \"room\" } }\nlocation{ id = \"room\" }\nplayer{ id = \"you\" }\n" + src + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "pack.lua"), []byte(pack), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := lua.Load(dir, lua.Options{})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "pack.lua:4:") {
+			t.Errorf("%s: got %v, want %q at pack.lua:4", src, err, want)
+		}
+	}
+}

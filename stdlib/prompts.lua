@@ -48,6 +48,7 @@ M.order = {
   "relationships", -- the speaker's own feelings about those present
   "goals",         -- the speaker's private goals
   "threads",       -- open story threads
+  "lore",          -- background entries whose keys came up (and that the speaker knows)
   "scene",         -- where everyone is, how they look, props in play: changes now and then
   "history",       -- the lines the speaker heard this scene, oldest first: only grows within a scene
   "memories",      -- retrieved memories, worst first (trimmed first): change with every line
@@ -72,6 +73,7 @@ M.priority = {
   threads = 55,
   scene = 92,
   now = 100,
+  lore = 50,
   memories = 40,
   history = 88,
   instruction = 100,
@@ -269,6 +271,24 @@ function M.sections.threads(ctx)
     out[#out + 1] = "- " .. t.text
   end
   return table.concat(out, "\n")
+end
+
+--- lore: the background entries that fired, in their declared order. The
+--- engine already applied keys, known_by and the lore budget; each entry is
+--- an item, so the manifest can say which went in.
+function M.sections.lore(ctx)
+  local entries = ctx.lore or {}
+  if #entries == 0 then
+    return nil
+  end
+  local list = {}
+  for _, e in ipairs(entries) do
+    list[#list + 1] = { text = "- " .. e.text }
+  end
+  return {
+    { text = "# Background " .. ctx.speaker.name .. " knows", priority = M.priority.lore },
+    { items = list },
+  }
 end
 
 function M.sections.now(ctx)

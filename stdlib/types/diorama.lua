@@ -32,6 +32,7 @@
 ---@field version? string              the pack's version, recorded in saves
 ---@field start diorama.WorldStart     where and when the story begins
 ---@field minutes_per_turn? integer    world minutes a turn of talk takes (default 0: the clock moves by commands only)
+---@field lore_budget? integer       tokens lore may take in a prompt (default: a quarter of the prompt budget)
 
 ---@class diorama.WorldStart
 ---@field location diorama.Id          the start location; characters without `at` start here
@@ -164,6 +165,25 @@ function story_event(opts) end
 ---none gets require("std.timeskip").rule.
 ---@param fn fun(s: diorama.State, skip: diorama.Skip)
 function timeskip(fn) end
+
+---@class diorama.LoreOpts
+---@field id string
+---@field keys? string[]            words or phrases that fire it
+---@field text string               what goes into the prompt
+---@field constant? boolean         always in
+---@field priority? integer         higher enters first within the lore budget
+---@field order? integer            position among entries in the prompt
+---@field case_sensitive? boolean
+---@field regex? boolean            keys are regular expressions
+---@field secondary_keys? string[]
+---@field selective? "and_any"|"and_all"|"not_any"|"not_all"
+---@field known_by? string[]        only these characters know it
+---@field enabled? boolean          false switches it off
+
+---A keyword-activated background entry, optionally known by some characters only.
+---@param opts diorama.LoreOpts
+---@return string id
+function lore(opts) end
 
 ---The pack's speaker rule: which bots answer a line, in order. At most one
 ---per pack; without it the stdlib default (std.speakers.select) decides.

@@ -20,6 +20,7 @@
 --   characters.lua  the player, the two bots, their relationships
 --   story.lua       story events
 --   rules.lua       hooks, the time-skip rule, prompt overrides
+--   lore.lua        background entries, some known only to some characters
 --   tests/          pack tests
 --
 -- `require("places")` loads places.lua from this folder; `require("std.NAME")`
@@ -42,3 +43,4 @@ require("places")
 require("characters")
 require("story")
 require("rules")
+require("lore")
