@@ -16,6 +16,7 @@ type MemLog struct {
 	heads    map[string]int64
 	paths    map[string][]Event // root path of each head, kept as turns append
 	memories map[int64]Mask
+	current  string // the checked-out branch (see memlog_branch.go)
 }
 
 var (
@@ -28,7 +29,7 @@ func NewMemLog(w *WorldSpec) (*MemLog, error) {
 	if errs := w.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid world: %w", joinErrors(errs))
 	}
-	l := &MemLog{heads: map[string]int64{"main": 0}, paths: map[string][]Event{}, memories: map[int64]Mask{}}
+	l := &MemLog{heads: map[string]int64{"main": 0}, paths: map[string][]Event{}, memories: map[int64]Mask{}, current: "main"}
 	_, err := l.AppendTurn(context.Background(), "main", 0, []Draft{{Type: TypeWorldCreated, Payload: &WorldCreated{World: *w}, Mask: MaskAll}},
 		func(evs []Event) (*State, error) {
 			st := NewState()
@@ -115,12 +116,15 @@ func (l *MemLog) Events(branch string) ([]Event, error) {
 	return path[:len(path):len(path)], nil
 }
 
-// Memory implements MemoryIndex.
+// Memory implements MemoryIndex: memories on the checked-out branch only.
 func (l *MemLog) Memory(id int64) (Mask, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m, ok := l.memories[id]
-	return m, ok
+	if !ok || !l.onPath(l.current, id) {
+		return 0, false
+	}
+	return m, true
 }
 
 func joinErrors(errs []error) error {
@@ -133,10 +137,10 @@ func joinErrors(errs []error) error {
 
 var _ Recall = (*MemLog)(nil)
 
-// RecentLines implements Recall: the last limit lines on "main" whose mask
-// intersects who, oldest first.
+// RecentLines implements Recall: the last limit lines on the checked-out
+// branch whose mask intersects who, oldest first.
 func (l *MemLog) RecentLines(ctx context.Context, who Mask, limit int) ([]Line, error) {
-	evs, err := l.Events("main")
+	evs, err := l.Events(l.checkedOut())
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +166,7 @@ func (l *MemLog) RecentLines(ctx context.Context, who Mask, limit int) ([]Line, 
 // Recall implements Recall with the facts and scene summaries who holds,
 // newest first; the in-memory log does no ranking.
 func (l *MemLog) Recall(ctx context.Context, who Mask, query string, k int) ([]Recalled, error) {
-	evs, err := l.Events("main")
+	evs, err := l.Events(l.checkedOut())
 	if err != nil {
 		return nil, err
 	}

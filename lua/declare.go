@@ -64,6 +64,7 @@ func (p *Pack) registerAPI(base *glua.LTable) {
 		"on":           p.declOn,
 		"speakers":     p.declSpeakers,
 		"lore":         p.declLore,
+		"retrieval":    p.declRetrieval,
 	} {
 		base.RawSetString(name, L.NewFunction(fn))
 	}

@@ -55,7 +55,8 @@ type Pack struct {
 	events    []*eventDecl
 	eventByID map[string]*eventDecl
 	timeskips []*handler
-	speakers  *handler // speakers(fn): the pack's speaker rule, if any
+	speakers  *handler       // speakers(fn): the pack's speaker rule, if any
+	retrieval *retrievalDecl // retrieval{}: the pack's retrieval weights, if any
 	prompts   map[string]*handler
 	promptIDs []string
 

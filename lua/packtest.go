@@ -87,7 +87,7 @@ func RunTests(ctx context.Context, dir string, opts TestOptions) (*TestReport, e
 			return rep, err
 		}
 	}
-	return rep, nil
+	return rep, runSessions(ctx, dir, files, hash, opts, rep)
 }
 
 // readTests reads tests/*.lua (and modules below tests/ that they require).

@@ -125,13 +125,22 @@ func (w *Watcher) relevant(ev fsnotify.Event) bool {
 	return false
 }
 
+// errorGrace is how long a failed load waits before it is reported: a
+// file caught half-written (an editor truncates, then writes) fails to load,
+// and the write that completes it arrives within moments and reloads it.
+const errorGrace = 250 * time.Millisecond
+
 func (w *Watcher) loop() {
 	defer w.wg.Done()
-	var timer *time.Timer
-	var fire <-chan time.Time
+	var timer, grace *time.Timer
+	var fire, report <-chan time.Time
+	var pending error
 	defer func() {
 		if timer != nil {
 			timer.Stop()
+		}
+		if grace != nil {
+			grace.Stop()
 		}
 	}()
 	for {
@@ -150,6 +159,8 @@ func (w *Watcher) loop() {
 			if !w.relevant(ev) {
 				continue
 			}
+			// A newer change supersedes a failure not yet reported.
+			pending, report = nil, nil
 			if timer == nil {
 				timer = time.NewTimer(w.debounce)
 			} else {
@@ -165,15 +176,31 @@ func (w *Watcher) loop() {
 			}
 		case <-fire:
 			fire = nil
-			w.reload()
+			if err := w.reload(); err != nil {
+				pending = err
+				if grace == nil {
+					grace = time.NewTimer(errorGrace)
+				} else {
+					grace.Reset(errorGrace)
+				}
+				report = grace.C
+			}
+		case <-report:
+			report = nil
+			if pending != nil && w.onError != nil {
+				w.onError(pending)
+			}
+			pending = nil
 		}
 	}
 }
 
-func (w *Watcher) reload() {
+// reload loads the pack afresh and hands it over; a failure is returned
+// for the loop to report once the files have settled.
+func (w *Watcher) reload() error {
 	files, hash, err := readPack(w.dir)
 	if err == nil && hash == w.lastHash && !w.failed {
-		return
+		return nil
 	}
 	var p *Pack
 	if err == nil {
@@ -181,10 +208,13 @@ func (w *Watcher) reload() {
 	}
 	if err != nil {
 		w.failed = true
-		if w.onError != nil {
-			w.onError(err)
-		}
-		return
+		return err
+	}
+	if _, now, rerr := readPack(w.dir); rerr != nil || now != hash {
+		// The files changed while they loaded: the event of that change
+		// brings another reload; these rules are already stale.
+		p.Close()
+		return nil
 	}
 	w.lastHash, w.failed = hash, false
 	if w.onReload != nil {
@@ -192,4 +222,5 @@ func (w *Watcher) reload() {
 	} else {
 		p.Close()
 	}
+	return nil
 }

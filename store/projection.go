@@ -349,21 +349,7 @@ func syncMemories(ctx context.Context, tx *wtx, from, to int64) error {
 // children, so the newer of two distinct events is never the other's
 // ancestor.
 func commonAncestor(ctx context.Context, tx *wtx, a, b int64) (int64, error) {
-	for a != b && a != 0 && b != 0 {
-		x := &a
-		if b > a {
-			x = &b
-		}
-		var p int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(parent, 0) FROM events WHERE seq = ?`, *x).Scan(&p); err != nil {
-			return 0, fmt.Errorf("find common ancestor: event %d: %w", *x, err)
-		}
-		*x = p
-	}
-	if a == 0 || b == 0 {
-		return 0, nil
-	}
-	return a, nil
+	return lca(ctx, tx, a, b) // one recursive query (branch.go)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

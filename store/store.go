@@ -59,6 +59,8 @@ type Store struct {
 	stopped   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	mem *memoryIndex // retrieval settings and caches (retrieve.go)
 }
 
 var (
@@ -297,6 +299,7 @@ func start(path string) (*Store, error) {
 		jobs:    make(chan *job),
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		mem:     newMemoryIndex(),
 	}
 	go s.run()
 	return s, nil

@@ -33,6 +33,7 @@ type app struct {
 	pending *lua.Pack // a hot reload waiting for the next turn
 	watcher *lua.Watcher
 	notices chan string
+	memory  *memoryState // long-term memory workers (memory_app.go)
 }
 
 var _ shell.App = (*app)(nil)
@@ -62,7 +63,7 @@ func openApp(ctx context.Context, e *env, o appOptions) (*app, error) {
 			a.Close()
 		}
 	}()
-	eng, err := core.NewEngine(ctx, st, st, store.DefaultBranch)
+	eng, err := openCurrent(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", o.db, err)
 	}
@@ -115,6 +116,9 @@ func openApp(ctx context.Context, e *env, o appOptions) (*app, error) {
 	}
 	a.sess = &core.Session{Engine: eng, Generator: gen, Rules: p, Recall: st,
 		Context: window, ReplyReserve: 512, MaxTokens: 400, Count: count}
+	if err := a.startMemory(ctx, e, gen, o.readOnly); err != nil {
+		return nil, err
+	}
 	if !o.readOnly {
 		if err := a.recordPack(ctx, p); err != nil {
 			return nil, err
@@ -204,6 +208,9 @@ func (a *app) applyReload(ctx context.Context) error {
 	a.pack = p
 	a.mu.Unlock()
 	a.sess.Rules = p
+	if err := applyRetrieval(ctx, a.st, p); err != nil {
+		a.notice("retrieval weights unchanged: " + oneLine(err.Error()))
+	}
 	old.Close()
 	return a.recordPack(ctx, p)
 }
@@ -217,6 +224,7 @@ func (a *app) notice(msg string) {
 
 // Close releases everything.
 func (a *app) Close() {
+	a.stopMemory()
 	if a.watcher != nil {
 		a.watcher.Close()
 	}
@@ -256,6 +264,7 @@ func (a *app) Transcript(ctx context.Context, limit int) ([]shell.Entry, error) 
 
 // Turn implements shell.App.
 func (a *app) Turn(ctx context.Context, line string, obs core.TurnObserver) (*core.TurnResult, error) {
+	defer a.pauseMemory()()
 	if err := a.applyReload(ctx); err != nil {
 		return nil, &core.TurnError{Line: line, Err: err}
 	}
@@ -347,7 +356,7 @@ func (a *app) Exec(ctx context.Context, cmd string, args []string) (string, erro
 		}
 		return fmt.Sprintf("pack reloaded from %s (%s)", a.packDir, p.Hash()[:12]), nil
 	case "rewind", "branch", "branches", "checkout", "regen", "delete":
-		return "", errLater(cmd, "time travel (rewind, branches, regenerate, delete: issue 8)")
+		return a.timeTravel(ctx, cmd, args)
 	}
 	return "", fmt.Errorf("unknown command /%s (see /help)", cmd)
 }

@@ -20,7 +20,7 @@ func init() {
 func runDo(e *env, args []string) error {
 	fs := newFlags(e, "do")
 	db := fs.String("db", "", "save file")
-	branch := fs.String("branch", "main", "branch to write on")
+	branch := fs.String("branch", "", "branch to write on (default: the checked-out one)")
 	asJSON := fs.Bool("json", false, "print the written events as JSON lines")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -41,7 +41,7 @@ func runDo(e *env, args []string) error {
 		cmds = append(cmds, c)
 	}
 	ctx := context.Background()
-	st, eng, err := openEngine(ctx, *db, *branch)
+	st, eng, err := openBranchEngine(ctx, *db, *branch)
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func lineOf(data []byte, offset int64) int {
 func recordPack(ctx context.Context, st *store.Store, pl *core.PackLoaded, eng *core.Engine) error {
 	if eng == nil {
 		var err error
-		if eng, err = core.NewEngine(ctx, st, st, store.DefaultBranch); err != nil {
+		if eng, err = openCurrent(ctx, st); err != nil {
 			return err
 		}
 	}

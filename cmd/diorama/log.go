@@ -20,7 +20,7 @@ func init() {
 func runLog(e *env, args []string) error {
 	fs := newFlags(e, "log")
 	db := fs.String("db", "", "save file")
-	branch := fs.String("branch", "main", "branch to list")
+	branch := fs.String("branch", "", "branch to list (default: the checked-out one)")
 	asJSON := fs.Bool("json", false, "print one JSON event per line")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -34,7 +34,13 @@ func runLog(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	events, err := st.Events(context.Background(), *branch)
+	name := *branch
+	if name == "" {
+		if name, err = st.CurrentBranch(context.Background()); err != nil {
+			return err
+		}
+	}
+	events, err := st.Events(context.Background(), name)
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,7 @@ func runPlay(e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	defer a.startBackups(ctx)() // stops before Close
 	fmt.Fprintf(e.stderr, "diorama: %s; backend: %s\n", path, a.label)
 	screen, err := tcell.NewScreen()
 	if err != nil {

@@ -23,7 +23,7 @@ func init() {
 func runState(e *env, args []string) error {
 	fs := newFlags(e, "state")
 	db := fs.String("db", "", "save file")
-	branch := fs.String("branch", "main", "branch to show")
+	branch := fs.String("branch", "", "branch to show (default: the checked-out one)")
 	asJSON := fs.Bool("json", false, "print the state as JSON")
 	hash := fs.Bool("hash", false, "print only the state hash")
 	pos, err := parseFlags(fs, args)
@@ -34,7 +34,7 @@ func runState(e *env, args []string) error {
 		return &exitError{code: 2, msg: fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
 	ctx := context.Background()
-	st, eng, err := openEngine(ctx, *db, *branch)
+	st, eng, err := openLooking(ctx, *db, *branch)
 	if err != nil {
 		return err
 	}

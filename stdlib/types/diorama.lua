@@ -185,6 +185,22 @@ function timeskip(fn) end
 ---@return string id
 function lore(opts) end
 
+---@class diorama.RetrievalOpts
+---@field vector? number        weight of embedding similarity (default 0.40)
+---@field lexical? number       weight of shared rare words (default 0.25)
+---@field recency? number       weight of recency (default 0.10)
+---@field significance? number  weight of significance (default 0.10)
+---@field pinned? number        bonus of a pinned or auto-pinned memory (default 0.25)
+---@field half_life? number     minutes of world time after which recency halves (default 4320: 3 days)
+---@field auto_pin? number      significance (1..10) from which a memory counts as pinned; 0: never (default 9)
+---@field recent_lines? integer a character's newest lines left out of recall: its prompt carries them (default 24)
+
+---The pack's retrieval weights: how a character's memories are ranked for
+---its prompt. Only the fields given change; the rest keep
+---require("std.retrieval").defaults. At most one per pack.
+---@param opts diorama.RetrievalOpts
+function retrieval(opts) end
+
 ---The pack's speaker rule: which bots answer a line, in order. At most one
 ---per pack; without it the stdlib default (std.speakers.select) decides.
 ---Bots that did not hear the line are dropped by the engine.
