@@ -25,7 +25,7 @@ import (
 // the lines the prompt carries. The partitions are searched on two
 // connections at once (sqlite-vec's scan is single-threaded, a turn leaves
 // the second core idle) and their top k merged: the top k of the union.
-func (r *retrieval) vectorCandidates(code []byte) error {
+func (r *retrieval) vectorCandidates(query string, code []byte) error {
 	k := vectorCandidates * r.k
 	cutoff := r.cutoff
 	if cutoff == math.MaxInt64 {
@@ -39,14 +39,15 @@ func (r *retrieval) vectorCandidates(code []byte) error {
 	}
 	results := make([][]vecHit, len(masks))
 	errs := make([]error, len(masks))
-	// A partition searched moments ago for the same query, against the
+	// A partition searched moments ago for the same line, against the
 	// same index, is not searched again: the bots answering one line share
-	// the partitions of what they all heard.
-	seq := r.head
+	// the partitions of what they all heard. (Each weighs the line's words
+	// by its own memories, so their codes differ a little; the candidates
+	// of the first serve both, and each scores them with its own vector.)
 	keys := make([]string, len(masks))
 	next := make(chan int, len(masks))
 	for i, m := range masks {
-		keys[i] = fmt.Sprintf("%x|%d|%d|%d|%d|%d|%d", code, m, k, cutoff, r.maxID, seq, r.s.mem.vecGen.Load())
+		keys[i] = fmt.Sprintf("%s\x00%s\x00%d|%d|%d|%d|%d|%d", r.emb.Model(), query, m, k, cutoff, r.maxID, r.head, r.s.mem.vecGen.Load())
 		if hs, ok := r.s.mem.vecCache.get(keys[i]); ok {
 			results[i] = hs
 			continue

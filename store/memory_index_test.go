@@ -523,3 +523,78 @@ func TestMemoryIndexSchema(t *testing.T) {
 		t.Fatalf("sqlite-vec's shadow tables moved (the index status reads them): %s", before)
 	}
 }
+
+// otherModel stands for an embeddings server: another model (64
+// dimensions, from the local embedder's features), counting its texts.
+type otherModel struct {
+	l     *embed.Local
+	texts atomic.Int64
+}
+
+func (o *otherModel) Model() string { return "test-model@server/v1" }
+
+func (o *otherModel) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	o.texts.Add(int64(len(texts)))
+	return o.l.Embed(ctx, texts)
+}
+
+// TestEmbedderSwitch: switching the embedder empties the vector index and
+// the worker rebuilds it with the new model; switching back re-indexes
+// from the cache, computing nothing. With a model other than the local one,
+// vectors come from the cache, and queries through the model.
+func TestEmbedderSwitch(t *testing.T) {
+	ctx := context.Background()
+	c := buildCampaign(t, 150, 5, 3)
+	w := startWorkers(t, c.s)
+	if err := w.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	local := c.s.Embedder()
+	other := &otherModel{l: embed.NewLocal(64)}
+	if err := c.s.SetEmbedder(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.s.MemoryStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Unembedded != c.memories || st.IndexRows != 0 {
+		t.Fatalf("after the switch: %+v, want an empty index", st)
+	}
+	if err := w.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantConsistent(t, c.path)
+	if m, _ := c.s.IndexModel(ctx); m != other.Model() {
+		t.Fatalf("index model %q", m)
+	}
+	f := c.facts[0]
+	bit := 0
+	for !f.mask.Has(bit) {
+		bit++
+	}
+	got, stats, err := c.s.Retrieve(ctx, core.Mask(1<<bit), f.query, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.VectorOff != "" || stats.Vector == 0 || !slices.ContainsFunc(got, func(r store.Recollection) bool { return r.ID == f.id && r.Embedded }) {
+		t.Fatalf("with the other model: %+v, top %v, want fact %d with its vector", stats, ids(got), f.id)
+	}
+	texts := other.texts.Load()
+	if err := c.s.SetEmbedder(ctx, local); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantConsistent(t, c.path)
+	if err := c.s.SetEmbedder(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := other.texts.Load(); got != texts {
+		t.Fatalf("switching back embedded %d texts again; the cache holds them all", got-texts)
+	}
+}

@@ -319,7 +319,7 @@ func (r *retrieval) run(query string, st *RetrieveStats) ([]Recollection, error)
 	}
 	if qv != nil {
 		if r.indexModel == r.emb.Model() {
-			if err := r.vectorCandidates(qv.code); err != nil {
+			if err := r.vectorCandidates(query, qv.code); err != nil {
 				return nil, err
 			}
 		} else if r.indexModel == "" {
