@@ -118,12 +118,20 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// writeMarkdown renders a branch as a transcript people read: the lines,
-// scene breaks, time skips, story events and each bot's scene summaries.
+// writeMarkdown renders a branch as a transcript people read: a heading per
+// scene with its place and world time, the lines, time skips and story
+// events, and an appendix with each bot's own summary of each scene.
 func writeMarkdown(w io.Writer, branch string, evs []core.Event) error {
 	st := core.NewState()
 	name := func(id string) string { return displayName(st, id) }
-	var b strings.Builder
+	var b, appendix strings.Builder
+	heading := func(label string) {
+		fmt.Fprintf(&b, "## Scene %d — %s, %s", st.Scene, placeName(st, st.Entities[st.Cast.Player].Location), st.NowString())
+		if label != "" {
+			fmt.Fprintf(&b, " (%s)", label)
+		}
+		b.WriteString("\n\n")
+	}
 	for i := range evs {
 		ev := &evs[i]
 		if err := st.Apply(ev); err != nil {
@@ -140,21 +148,21 @@ func writeMarkdown(w io.Writer, branch string, evs []core.Event) error {
 				title = p.World.ID
 			}
 			fmt.Fprintf(&b, "# %s\n\n_Branch %s, %d events, exported %s._\n\n", title, branch, len(evs), time.Now().UTC().Format("2006-01-02"))
-			fmt.Fprintf(&b, "_%s — %s_\n\n", placeName(st, st.Entities[st.Cast.Player].Location), st.NowString())
+			heading("")
 		case *core.LineSaid:
 			text := strings.ReplaceAll(strings.TrimSpace(p.Text), "\n", "  \n")
 			fmt.Fprintf(&b, "**%s:** %s\n\n", name(p.Who), text)
 		case *core.SceneEnded:
-			fmt.Fprintf(&b, "---\n\n_Scene %d — %s, %s_\n\n", st.Scene, placeName(st, st.Entities[st.Cast.Player].Location), st.NowString())
+			heading("")
 		case *core.TimeSkipped:
 			label := p.Label
 			if label == "" {
 				label = fmt.Sprintf("%d minutes later", p.Minutes)
 			}
 			if p.Kind == "jump" {
-				fmt.Fprintf(&b, "---\n\n_%s — scene %d, %s_\n\n", label, st.Scene, st.NowString())
+				heading(label)
 			} else {
-				fmt.Fprintf(&b, "_… %s …_\n\n", label)
+				fmt.Fprintf(&b, "_… %s (%s) …_\n\n", label, st.NowString())
 			}
 		case *core.StoryEventChanged:
 			verb := map[string]string{core.TypeEventStarted: "begins", core.TypeEventCompleted: "ends", core.TypeEventCancelled: "is called off"}[ev.Type]
@@ -168,8 +176,12 @@ func writeMarkdown(w io.Writer, branch string, evs []core.Event) error {
 			}
 			fmt.Fprintf(&b, "%s\n\n", line)
 		case *core.SummaryWritten:
-			fmt.Fprintf(&b, "> _%s remembers scene %d:_ %s\n\n", name(p.Who), p.Scene, strings.ReplaceAll(p.Text, "\n", " "))
+			fmt.Fprintf(&appendix, "- **%s**, scene %d: %s\n", name(p.Who), p.Scene, strings.ReplaceAll(p.Text, "\n", " "))
 		}
+	}
+	if appendix.Len() > 0 {
+		b.WriteString("---\n\n## How each remembers it\n\nEach bot's own summary of each closed scene, written from its point of view.\n\n")
+		b.WriteString(appendix.String())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
