@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 
@@ -172,36 +171,7 @@ func (s *Store) readRaw(ctx context.Context, query string, args []any, row func(
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		q, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("driver %T cannot query", dc)
-		}
-		named := make([]driver.NamedValue, len(args))
-		for i, a := range args {
-			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
-		}
-		rs, err := q.QueryContext(ctx, query, named)
-		if err != nil {
-			return err
-		}
-		vals := make([]driver.Value, len(rs.Columns()))
-		for {
-			err := rs.Next(vals)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rs.Close()
-				return err
-			}
-			if err := row(vals); err != nil {
-				rs.Close()
-				return err
-			}
-		}
-		return rs.Close()
-	})
+	return rawQuery(ctx, conn, query, args, row)
 }
 
 // readEvents runs a query selecting eventCols.

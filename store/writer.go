@@ -23,7 +23,12 @@ type wtx struct {
 // or nil; valid only during the call). It skips database/sql's per-value
 // conversion, which dominates reading a long log.
 func (tx *wtx) rawQuery(ctx context.Context, query string, args []any, row func(vals []driver.Value) error) error {
-	return tx.conn.Raw(func(dc any) error {
+	return rawQuery(ctx, tx.conn, query, args, row)
+}
+
+// rawQuery runs query on conn straight on the driver (see wtx.rawQuery).
+func rawQuery(ctx context.Context, conn *sql.Conn, query string, args []any, row func(vals []driver.Value) error) error {
+	return conn.Raw(func(dc any) error {
 		q, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return fmt.Errorf("driver %T cannot query", dc)
