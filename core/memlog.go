@@ -85,7 +85,7 @@ func (l *MemLog) AppendTurn(ctx context.Context, branch string, parent int64, dr
 	l.heads[branch] = prev
 	l.paths[branch] = append(l.paths[branch], events...)
 	for _, e := range events {
-		if e.Type == TypeFactNoted || e.Type == TypeLineSaid || e.Type == TypeSummaryWritten {
+		if IsMemoryType(e.Type) {
 			l.memories[e.Seq] = e.Mask
 		}
 	}
@@ -180,11 +180,8 @@ func (l *MemLog) Recall(ctx context.Context, who Mask, query string, k int) ([]R
 		if err != nil {
 			return nil, err
 		}
-		switch p := p.(type) {
-		case *FactNoted:
-			out = append(out, Recalled{ID: e.Seq, Kind: "semantic", Text: p.Fact, Mask: e.Mask, Score: 1})
-		case *SummaryWritten:
-			out = append(out, Recalled{ID: e.Seq, Kind: "summary", Text: p.Text, Mask: e.Mask, Score: 1})
+		if kind, _, text, ok := MemoryOf(p); ok {
+			out = append(out, Recalled{ID: e.Seq, Kind: kind, Text: text, Mask: e.Mask, Score: 1})
 		}
 	}
 	return out, nil

@@ -274,7 +274,7 @@ func (l *MemLog) Graft(ctx context.Context, name string, parent int64, evs []Eve
 	}
 	l.paths[name] = append(path, out...)
 	for _, e := range out {
-		if e.Type == TypeFactNoted || e.Type == TypeLineSaid || e.Type == TypeSummaryWritten {
+		if IsMemoryType(e.Type) {
 			l.memories[e.Seq] = e.Mask
 		}
 	}

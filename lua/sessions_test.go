@@ -111,7 +111,9 @@ func TestPackSessions(t *testing.T) {
 	// A copy of the pack whose reply hook changed: Jun's "remember when"
 	// no longer costs him Mara's goodwill.
 	dir := t.TempDir()
-	copyTree(t, "../worlds/night_drive", dir)
+	if err := os.CopyFS(dir, os.DirFS("../worlds/night_drive")); err != nil {
+		t.Fatal(err)
+	}
 	rules := filepath.Join(dir, "rules.lua")
 	b, _ := os.ReadFile(rules)
 	changed := strings.Replace(string(b), `s.act.adjust({ who = "mara", to = "jun", affinity = -2 })`, `s.act.adjust({ who = "mara", to = "jun", affinity = -5 })`, 1)
@@ -133,26 +135,5 @@ func TestPackSessions(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, "tests", "sessions", "first_stop.jsonl"))
 	if at := strings.Split(string(data), "\n")[r.Line-1]; !strings.Contains(at, `"relationship_adjusted"`) {
 		t.Fatalf("the failure points at line %d: %s", r.Line, at)
-	}
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -27,11 +27,11 @@ const (
 	tAll = tEntities | tEdges | tStoryEvents | tThreads
 )
 
-// Memory kinds.
+// Memory kinds (core's, named here for the store's callers).
 const (
-	KindEpisodic = "episodic" // an utterance or an observation
-	KindSemantic = "semantic" // a learned fact
-	KindSummary  = "summary"  // a per-POV scene summary
+	KindEpisodic = core.KindEpisodic // an utterance or an observation
+	KindSemantic = core.KindSemantic // a learned fact
+	KindSummary  = core.KindSummary  // a per-POV scene summary
 )
 
 // memoryRow is one row of the memories table before it is written.
@@ -78,36 +78,16 @@ func projectRows(evs []core.Event) (rows, error) {
 			// Clock, scene and pack live in the state only.
 		case core.TypeStateUpdate, core.TypeHookFailed:
 			// Records only: their effects are the events that follow.
-		case core.TypeFactNoted:
+		case core.TypeFactNoted, core.TypeLineSaid, core.TypeSummaryWritten:
 			p, err := e.Decode()
 			if err != nil {
 				return r, err
 			}
-			f, ok := p.(*core.FactNoted)
+			kind, who, text, ok := core.MemoryOf(p)
 			if !ok {
 				return r, fmt.Errorf("event %d: %s payload is %T", e.Seq, e.Type, p)
 			}
-			r.memories = append(r.memories, memoryRow{id: e.Seq, kind: KindSemantic, who: f.Who, mask: e.Mask, text: f.Fact, worldTime: e.WorldTime})
-		case core.TypeLineSaid:
-			p, err := e.Decode()
-			if err != nil {
-				return r, err
-			}
-			l, ok := p.(*core.LineSaid)
-			if !ok {
-				return r, fmt.Errorf("event %d: %s payload is %T", e.Seq, e.Type, p)
-			}
-			r.memories = append(r.memories, memoryRow{id: e.Seq, kind: KindEpisodic, who: l.Who, mask: e.Mask, text: l.Text, worldTime: e.WorldTime})
-		case core.TypeSummaryWritten:
-			p, err := e.Decode()
-			if err != nil {
-				return r, err
-			}
-			sw, ok := p.(*core.SummaryWritten)
-			if !ok {
-				return r, fmt.Errorf("event %d: %s payload is %T", e.Seq, e.Type, p)
-			}
-			r.memories = append(r.memories, memoryRow{id: e.Seq, kind: KindSummary, who: sw.Who, mask: e.Mask, text: sw.Text, worldTime: e.WorldTime})
+			r.memories = append(r.memories, memoryRow{id: e.Seq, kind: kind, who: who, mask: e.Mask, text: text, worldTime: e.WorldTime})
 		case core.TypeMemoryPinned:
 			p, err := e.Decode()
 			if err != nil {
@@ -128,7 +108,7 @@ func projectRows(evs []core.Event) (rows, error) {
 }
 
 // memoryTypes are the event types projectRows turns into memory rows.
-var memoryTypes = []string{core.TypeFactNoted, core.TypeLineSaid, core.TypeSummaryWritten}
+var memoryTypes = core.MemoryTypes
 
 // writeRows writes r, with st the state after the events r came from. sig
 // carries significance scores to keep across a rewrite (may be nil).
