@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"diorama/core"
 	"diorama/lua"
 )
 
@@ -92,6 +93,40 @@ func BenchmarkReload(b *testing.B) {
 			p.Close()
 		case <-time.After(5 * time.Second):
 			b.Fatal("no reload")
+		}
+	}
+}
+
+// BenchmarkBuildPrompt builds a bot's reply prompt (the stdlib template)
+// from a full context: a scene's 40 lines, 8 memories, the night_drive cast.
+// The state update prompt after it is BenchmarkBuildStateUpdate.
+func BenchmarkBuildPrompt(b *testing.B) { benchTemplate(b, "reply") }
+
+// BenchmarkBuildStateUpdate builds the state update prompt.
+func BenchmarkBuildStateUpdate(b *testing.B) { benchTemplate(b, "state_update") }
+
+func benchTemplate(b *testing.B, template string) {
+	p, err := lua.Load("../worlds/night_drive", lua.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	st := stateOf(b, p.World())
+	bot := st.Cast.Bots[0]
+	var lines []core.Line
+	for i := range 40 {
+		who := []string{st.Cast.Player, bot, st.Cast.Bots[1]}[i%3]
+		lines = append(lines, core.Line{ID: int64(100 + i), Who: who, Text: fmt.Sprintf("Line %d: the radio keeps cutting out and we passed that diner twice, right?", i), Mask: core.MaskAll})
+	}
+	var mems []core.Recalled
+	for i := range 8 {
+		mems = append(mems, core.Recalled{ID: int64(10 + i), Kind: "episodic", Text: fmt.Sprintf("Memory %d: the picnic basket is in the trunk.", i), Mask: core.MaskAll, Score: float64(i) / 10})
+	}
+	facts := core.POVFacts(st, bot, lines, mems, "Mara, Jun, what now?")
+	facts["commands"] = core.CommandHelp()
+	for b.Loop() {
+		if _, err := p.BuildPrompt(bg, template, facts); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -338,6 +338,7 @@ func followBack(ctx context.Context, tx *wtx, at int64, r *rows) error {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM memories WHERE id > ?`, at); err != nil {
 				return fmt.Errorf("drop memories after %d: %w", at, err)
 			}
+			tx.memoriesDropped(at)
 			r.dirty, r.resetPins = tAll, true
 			return nil
 		}

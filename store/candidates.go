@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
-	"time"
 
 	"diorama/core"
+	"diorama/core/embed"
 )
 
 // The candidates of a retrieval: from the vector index, the lexical index
@@ -18,146 +17,27 @@ import (
 // the small caches that keep a turn's second bot from redoing the first
 // one's work.
 
-// vectorCandidates runs the KNN over sign codes in each partition of the
-// vector index who witnessed (a partition per witness mask: the three
-// witness bits are its partition keys), so the search reads only what who
-// witnessed and k results come back however little that is; ep leaves out
-// the lines the prompt carries. The partitions are searched on two
-// connections at once (sqlite-vec's scan is single-threaded, a turn leaves
-// the second core idle) and their top k merged: the top k of the union.
-func (r *retrieval) vectorCandidates(query string, code []byte) error {
-	k := vectorCandidates * r.k
-	cutoff := r.cutoff
-	if cutoff == math.MaxInt64 {
-		cutoff = math.MaxInt64 - 1
+// vectorCandidates finds the memories whose sign codes are nearest the
+// query's among those who witnessed (every witness mask with one of who's
+// bits), leaving out the lines the prompt carries. The search runs over
+// the in-memory copy of the vector index (codes.go).
+func (r *retrieval) vectorCandidates(code []byte) error {
+	hits, err := r.s.nearest(r.ctx, r.vecGen, r.who, code, vectorCandidates*r.k, r.cutoff)
+	if err != nil {
+		return fmt.Errorf("vector search: %w", err)
 	}
-	var masks []core.Mask
-	for m := core.Mask(1); m <= core.MaskAll; m++ {
-		if m&r.who != 0 {
-			masks = append(masks, m)
-		}
-	}
-	results := make([][]vecHit, len(masks))
-	errs := make([]error, len(masks))
-	// A partition searched moments ago for the same line, against the
-	// same index, is not searched again: the bots answering one line share
-	// the partitions of what they all heard. (Each weighs the line's words
-	// by its own memories, so their codes differ a little; the candidates
-	// of the first serve both, and each scores them with its own vector.)
-	keys := make([]string, len(masks))
-	next := make(chan int, len(masks))
-	for i, m := range masks {
-		keys[i] = fmt.Sprintf("%s\x00%s\x00%d|%d|%d|%d|%d|%d", r.emb.Model(), query, m, k, cutoff, r.maxID, r.head, r.s.mem.vecGen.Load())
-		if hs, ok := r.s.mem.vecCache.get(keys[i]); ok {
-			results[i] = hs
-			continue
-		}
-		next <- i
-	}
-	close(next)
-	var wg sync.WaitGroup
-	for range min(vecParallel, len(masks)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				m := masks[i]
-				rows, err := r.s.rdb.QueryContext(r.ctx, `SELECT rowid, distance FROM memory_vec
-					WHERE code MATCH vec_bit(?) AND k = ? AND w0 = ? AND w1 = ? AND w2 = ? AND ep <= ?`,
-					code, k, b2i(m.Has(0)), b2i(m.Has(1)), b2i(m.Has(2)), cutoff)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				for rows.Next() {
-					var h vecHit
-					if err := rows.Scan(&h.id, &h.dist); err != nil {
-						errs[i] = err
-						break
-					}
-					results[i] = append(results[i], h)
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil && errs[i] == nil {
-					errs[i] = err
-				}
-				if errs[i] == nil {
-					r.s.mem.vecCache.put(keys[i], results[i])
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	var all []vecHit
-	for i := range masks {
-		if errs[i] != nil {
-			return fmt.Errorf("vector search: %w", errs[i])
-		}
-		all = append(all, results[i]...)
-	}
-	slices.SortFunc(all, func(a, b vecHit) int {
-		if c := cmp.Compare(a.dist, b.dist); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	})
-	for i, h := range all {
-		if i >= k {
-			break
-		}
+	for _, h := range hits {
 		r.add(h.id).fromVec = true
 	}
 	return nil
 }
 
-// vecHit is a row of a KNN over sign codes: a memory and its Hamming
+// vecHit is a result of a search over sign codes: a memory and its Hamming
 // distance to the query.
 type vecHit struct {
 	id   int64
 	dist float64
 }
-
-// vecCache keeps the KNN results of the last few partition searches, for a
-// second: long enough for every bot answering a line, short enough that
-// nothing lingers. Its keys name everything a result depends on: the
-// query's code, the partition, k, the history cutoff, the newest memory,
-// the projection's head, and the vector index's generation (bumped after
-// every write to it by this store).
-type vecCache struct {
-	mu      sync.Mutex
-	entries map[string]vecEntry
-}
-
-type vecEntry struct {
-	hits []vecHit
-	at   time.Time
-}
-
-const vecCacheTTL = time.Second
-
-func (c *vecCache) get(key string) ([]vecHit, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || time.Since(e.at) > vecCacheTTL {
-		return nil, false
-	}
-	return e.hits, true
-}
-
-func (c *vecCache) put(key string, hits []vecHit) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) > 64 {
-		// Old entries are useless: start over rather than track ages.
-		c.entries = map[string]vecEntry{}
-	}
-	c.entries[key] = vecEntry{hits: hits, at: time.Now()}
-}
-
-// vecParallel is how many partitions of the vector index are searched at
-// once.
-const vecParallel = 2
 
 // lexicalCandidates looks each query word up in the lexical index, within
 // who's memories, and keeps the candidates matching the most (and rarest)
@@ -167,7 +47,7 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 	if len(terms) == 0 {
 		return idf, nil
 	}
-	n, err := r.s.memoryCount(r.ctx, r.maxID)
+	n, err := r.s.memoryCount(r.ctx, r.maxID, r.memGen)
 	if err != nil {
 		return nil, err
 	}
@@ -177,30 +57,10 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 	// memory in 16 in a young story (where "Mara" is in every other line).
 	common := min(commonTerm, max(32, int(n/16)))
 	for _, t := range terms {
-		if df, ok := r.s.knownCommon(t, n); ok {
-			// A word known to be common: its idf is known, and it picks
-			// no candidates.
-			idf[t] = math.Log(1 + float64(n)/float64(max(df, 1)))
-			continue
-		}
 		// who's memories holding the word, newest first: one more than a
 		// common word may have.
-		rows, err := r.s.rdb.QueryContext(r.ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?`,
-			wm+" AND text : "+ftsPrefix(t), common+1)
+		ids, err := r.termHits(t, wm, common+1)
 		if err != nil {
-			return nil, fmt.Errorf("lexical search: %w", err)
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("lexical search: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("lexical search: %w", err)
 		}
 		df := len(ids)
@@ -215,7 +75,7 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 		case df > common:
 			// A common word: how common (in every memory, counted up to a
 			// cap and cached) gives its idf; it picks no candidates.
-			if df, err = r.s.termDF(r.ctx, t, n); err != nil {
+			if df, err = r.s.termDF(r.ctx, t, r.maxID, r.memGen); err != nil {
 				return nil, fmt.Errorf("lexical search: %w", err)
 			}
 			idf[t] = math.Log(1 + float64(n)/float64(max(df, 1)))
@@ -289,67 +149,82 @@ func (r *retrieval) otherCandidates() error {
 	return rows.Err()
 }
 
-// knownCommon returns the cached count of a word termDF found common, if
-// it is still valid for n memories.
-func (s *Store) knownCommon(term string, n int64) (int, bool) {
-	m := s.mem
-	m.cmu.Lock()
-	defer m.cmu.Unlock()
-	if m.dfs == nil || n < m.dfAt || n > m.dfAt+m.dfAt/10 {
-		return 0, false
-	}
-	v, ok := m.dfs.get(term)
-	if !ok {
-		return 0, false
-	}
-	return v.(int), true // only counts of common words are cached
+// counted is a count over the memories kept up to date as turns add
+// memories: exact as of the newest memory asOf, in the memories'
+// generation gen (a deletion starts it over).
+type counted struct {
+	n, asOf, gen int64
+}
+
+// extends reports whether c can be brought to maxID by counting only the
+// memories added since: same generation, and nothing counted beyond maxID.
+func (c counted) extends(maxID, gen int64) bool {
+	return c.gen == gen && c.asOf <= maxID
 }
 
 // termDF returns how many memories (anyone's, up to commonCount) hold a
-// common word, cached per word while the number of memories n stays within
-// a tenth of what it was when counted.
-func (s *Store) termDF(ctx context.Context, term string, n int64) (int, error) {
+// common word, as of the newest memory maxID: counted once, then only over
+// the memories added since.
+func (s *Store) termDF(ctx context.Context, term string, maxID, gen int64) (int, error) {
 	m := s.mem
 	m.cmu.Lock()
-	if m.dfs == nil || n < m.dfAt || n > m.dfAt+m.dfAt/10 {
-		m.dfs, m.dfAt = newLRU(1024), n
-	}
 	v, ok := m.dfs.get(term)
 	m.cmu.Unlock()
+	var c counted
 	if ok {
-		return v.(int), nil
+		c = v.(counted)
 	}
-	var df int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)`,
-		"text : "+ftsPrefix(term), commonCount).Scan(&df)
-	if err != nil {
-		return 0, err
+	switch {
+	case ok && c.extends(maxID, gen) && (c.asOf == maxID || c.n >= commonCount):
+		c.asOf = maxID
+	case ok && c.extends(maxID, gen):
+		var k int64
+		err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? LIMIT ?)`,
+			"text : "+ftsPrefix(term), c.asOf, maxID, commonCount-c.n).Scan(&k)
+		if err != nil {
+			return 0, err
+		}
+		c = counted{n: c.n + k, asOf: maxID, gen: gen}
+	default:
+		c = counted{asOf: maxID, gen: gen}
+		err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid <= ? LIMIT ?)`,
+			"text : "+ftsPrefix(term), maxID, commonCount).Scan(&c.n)
+		if err != nil {
+			return 0, err
+		}
 	}
 	m.cmu.Lock()
-	m.dfs.put(term, df)
+	m.dfs.put(term, c)
 	m.cmu.Unlock()
-	return df, nil
+	return int(c.n), nil
 }
 
-// memoryCount returns about how many memories the projection holds (for
-// idf): counted again when the newest id has moved by more than a tenth
-// since the last count, or gone back (a branch switch).
-func (s *Store) memoryCount(ctx context.Context, maxID int64) (int64, error) {
+// memoryCount returns how many memories the projection holds up to the
+// newest, maxID (for idf): counted once, then only over the memories added
+// since.
+func (s *Store) memoryCount(ctx context.Context, maxID, gen int64) (int64, error) {
 	m := s.mem
 	m.cmu.Lock()
-	n, at := m.count, m.countMax
+	c := m.count
 	m.cmu.Unlock()
-	if n > 0 && maxID >= at && maxID-at <= at/10 {
-		return n + (maxID-at)/2, nil
+	switch {
+	case c.asOf > 0 && c.extends(maxID, gen) && c.asOf == maxID:
+	case c.asOf > 0 && c.extends(maxID, gen):
+		var k int64
+		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id > ? AND id <= ?`, c.asOf, maxID).Scan(&k); err != nil {
+			return 0, err
+		}
+		c = counted{n: c.n + k, asOf: maxID, gen: gen}
+	default:
+		c = counted{asOf: maxID, gen: gen}
+		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id <= ?`, maxID).Scan(&c.n); err != nil {
+			return 0, err
+		}
 	}
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM memories`).Scan(&n); err != nil {
-		return 0, err
-	}
-	n = max(n, 1)
 	m.cmu.Lock()
-	m.count, m.countMax = n, maxID
+	m.count = c
 	m.cmu.Unlock()
-	return n, nil
+	return max(c.n, 1), nil
 }
 
 // lru is a small least-recently-used cache.
@@ -389,4 +264,188 @@ func (c *lru) put(k string, v any) {
 		c.order.Remove(last)
 		delete(c.items, last.Value.(*lruItem).key)
 	}
+}
+
+// lexEntry is the newest memories of a point of view holding a word (up
+// to limit, newest first), as of the newest memory asOf, in the memories'
+// generation gen (see counted).
+type lexEntry struct {
+	ids   []int64
+	limit int
+	asOf  int64
+	gen   int64
+}
+
+// termHits returns the newest memories (up to limit, newest first) of the
+// point of view wm (witnessMatch) that hold the word t. Each bot answering
+// a line looks its words up, and the next line asks about most of them
+// again: a word's hits are kept, and while no memory is deleted (the
+// memories' generation holds; turns only add memories newer than any) the
+// lookup asks the lexical index only about the memories added since.
+func (r *retrieval) termHits(t, wm string, limit int) ([]int64, error) {
+	m := r.s.mem
+	key := t + "\x00" + wm // a word from a point of view
+	m.lmu.Lock()
+	v, ok := m.lex.get(key)
+	m.lmu.Unlock()
+	var old *lexEntry
+	if ok {
+		old = v.(*lexEntry)
+		if old.gen != r.memGen || old.limit != limit || old.asOf > r.maxID {
+			old = nil
+		} else if old.asOf == r.maxID {
+			return old.ids, nil
+		}
+	}
+	var ids []int64
+	if old != nil && r.maxID-old.asOf <= maxDelta {
+		// Only the memories added since: the word's new hits, shared by
+		// every point of view, filtered by who witnessed them.
+		d, err := r.termDelta(t, old.asOf)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range d {
+			if h.mask&r.who != 0 {
+				ids = append(ids, h.id)
+			}
+		}
+	} else {
+		old = nil
+		var err error
+		ids, err = r.s.ftsIDs(r.ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT ?`,
+			wm+" AND text : "+ftsPrefix(t), r.maxID, limit)
+		if err != nil {
+			return nil, err
+		}
+	}
+	e := &lexEntry{limit: limit, asOf: r.maxID, gen: r.memGen}
+	if old != nil {
+		ids = append(ids, old.ids...)
+		if len(ids) > limit {
+			ids = ids[:limit]
+		}
+	}
+	e.ids = ids
+	m.lmu.Lock()
+	m.lex.put(key, e)
+	m.lmu.Unlock()
+	return ids, nil
+}
+
+// maxDelta bounds the ids a word's kept hits are brought up to date over;
+// further behind (a point of view that has not asked for a long while),
+// they are looked up again.
+const maxDelta = 1024
+
+// idMask is a memory and who witnessed it.
+type idMask struct {
+	id   int64
+	mask core.Mask
+}
+
+// termDelta returns the memories holding the word t with ids after from,
+// up to the retrieval's newest, newest first, with who witnessed each: one
+// lookup for every point of view asking about the same word over the same
+// memories (the bots answering a line).
+func (r *retrieval) termDelta(t string, from int64) ([]idMask, error) {
+	m := r.s.mem
+	key := fmt.Sprintf("%s\x00%d\x00%d\x00%d", t, from, r.maxID, r.memGen)
+	m.lmu.Lock()
+	v, ok := m.deltas.get(key)
+	m.lmu.Unlock()
+	if ok {
+		return v.([]idMask), nil
+	}
+	masks, err := r.newMasks(from)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := r.s.ftsIDs(r.ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? ORDER BY rowid DESC`,
+		"text : "+ftsPrefix(t), from, r.maxID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]idMask, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, idMask{id, masks[id]})
+	}
+	m.lmu.Lock()
+	m.deltas.put(key, out)
+	m.lmu.Unlock()
+	return out, nil
+}
+
+// newMasks returns who witnessed each memory with an id after from, up to
+// the retrieval's newest (read once for every word and point of view).
+func (r *retrieval) newMasks(from int64) (map[int64]core.Mask, error) {
+	m := r.s.mem
+	key := fmt.Sprintf("masks\x00%d\x00%d\x00%d", from, r.maxID, r.memGen)
+	m.lmu.Lock()
+	v, ok := m.deltas.get(key)
+	m.lmu.Unlock()
+	if ok {
+		return v.(map[int64]core.Mask), nil
+	}
+	rows, err := r.s.rdb.QueryContext(r.ctx, `SELECT id, mask FROM memories WHERE id > ? AND id <= ?`, from, r.maxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	masks := map[int64]core.Mask{}
+	for rows.Next() {
+		var id, mask int64
+		if err := rows.Scan(&id, &mask); err != nil {
+			return nil, err
+		}
+		masks[id] = core.Mask(mask)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	m.lmu.Lock()
+	m.deltas.put(key, masks)
+	m.lmu.Unlock()
+	return masks, nil
+}
+
+// ftsIDs runs a query of the lexical index returning rowids.
+func (s *Store) ftsIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// localVectors is how many memories' local embeddings are kept: the
+// candidates of one line are mostly those of the line before (pinned,
+// significant, recent, and what the scene keeps coming back to).
+const localVectors = 4096
+
+// localVector returns the local embedding of text, from the cache or
+// computed (fresh).
+func (s *Store) localVector(l *embed.Local, text string) (v []float32, fresh bool) {
+	m := s.mem
+	key := l.Model() + "\x00" + text
+	m.vmu.Lock()
+	cached, ok := m.vecs.get(key)
+	m.vmu.Unlock()
+	if ok {
+		return cached.([]float32), false
+	}
+	v = l.Vector(text)
+	m.vmu.Lock()
+	m.vecs.put(key, v)
+	m.vmu.Unlock()
+	return v, true
 }

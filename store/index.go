@@ -61,7 +61,6 @@ func (s *Store) useIndexModel(ctx context.Context, model string) error {
 		}
 		return setMeta(ctx, tx, "vec_model", model)
 	})
-	s.mem.vecGen.Add(1)
 	if err != nil {
 		return fmt.Errorf("switch the vector index to %s: %w", model, err)
 	}
@@ -76,6 +75,7 @@ func resetVectorIndex(ctx context.Context, tx *wtx) error {
 			return fmt.Errorf("reset the vector index: %w", err)
 		}
 	}
+	tx.codesCut(0)
 	return nil
 }
 
@@ -91,7 +91,6 @@ func (s *Store) ResetIndex(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `UPDATE memories SET significance = NULL WHERE significance IS NOT NULL`)
 		return err
 	})
-	s.mem.vecGen.Add(1)
 	if err != nil {
 		return fmt.Errorf("reset memory index: %w", err)
 	}
@@ -297,7 +296,6 @@ func (s *Store) indexEmbeddings(ctx context.Context, model string, items []embed
 		}
 		return nil
 	})
-	s.mem.vecGen.Add(1)
 	return n, err
 }
 
@@ -313,11 +311,13 @@ func insertVec(ctx context.Context, tx *wtx, id int64, mask core.Mask, ep int64,
 		if _, derr := tx.ExecContext(ctx, `DELETE FROM memory_vec WHERE rowid = ?`, id); derr != nil {
 			return fmt.Errorf("index memory %d: %w", id, derr)
 		}
+		tx.vecDropped()
 		_, err = tx.ExecContext(ctx, insertVecSQL, args...)
 	}
 	if err != nil {
 		return fmt.Errorf("index memory %d: %w", id, err)
 	}
+	tx.vecAdded(id, mask, ep, code)
 	return nil
 }
 
@@ -396,7 +396,6 @@ func (s *Store) compactIfStale(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *wtx) error { return resetVectorIndex(ctx, tx) })
-	s.mem.vecGen.Add(1)
 	if err != nil {
 		return false, fmt.Errorf("compact the vector index: %w", err)
 	}

@@ -176,6 +176,7 @@ func writeRows(ctx context.Context, tx *wtx, r *rows, st *core.State, sig map[in
 		if _, err := tx.ExecContext(ctx, `DELETE FROM memories`); err != nil {
 			return fmt.Errorf("clear memories: %w", err)
 		}
+		tx.memoriesDropped(0)
 	}
 	err := insertRows(ctx, tx, "memories", []string{"id", "kind", "who", "mask", "text", "world_time", "pinned", "significance"}, len(r.memories), func(i int, args []any) []any {
 		m := r.memories[i]
@@ -287,6 +288,7 @@ func syncMemories(ctx context.Context, tx *wtx, from, to int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM memories WHERE id > ?`, lca); err != nil {
 		return fmt.Errorf("drop memories after %d: %w", lca, err)
 	}
+	tx.memoriesDropped(lca)
 	q := `WITH RECURSIVE up(at, up) AS (
 		SELECT seq, parent FROM events WHERE seq = ?1 AND seq > ?2
 		UNION ALL

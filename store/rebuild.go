@@ -63,6 +63,7 @@ func (s *Store) Rebuild(ctx context.Context, branch string) (*core.State, Rebuil
 			if _, err := tx.ExecContext(ctx, `DELETE FROM memories`); err != nil {
 				werr = fmt.Errorf("clear memories: %w", err)
 			}
+			tx.memoriesDropped(0)
 		}
 		empty := core.NewState() // memory rows go in unpinned; pins follow
 		for ms := range f.memories {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"diorama/core"
@@ -45,13 +44,17 @@ type memoryIndex struct {
 	qmu     sync.Mutex
 	queries *lru // embedder model + "\x00" + query -> *queryVec
 
-	vecGen   atomic.Int64 // bumped after every write to the vector index
-	vecCache vecCache
+	codes codeCopy // the vector index's codes, searched in memory
 
-	cmu             sync.Mutex
-	count, countMax int64 // memories counted, and the newest id then
-	dfs             *lru  // common word -> how many memories hold it (termDF)
-	dfAt            int64 // the memory count the cached dfs were taken at
+	lmu    sync.Mutex
+	lex    *lru // word + "\x00" + witness match -> *lexEntry: a word's newest memories, per point of view
+	deltas *lru // the memories added since a point: a word's hits in them, and their masks
+	vmu    sync.Mutex
+	vecs   *lru // memory text -> its local embedding
+
+	cmu   sync.Mutex
+	count counted // memories in the projection
+	dfs   *lru    // common word -> counted: how many memories hold it (termDF)
 }
 
 // commonCount caps the count of a common word's memories (for its idf).
@@ -64,7 +67,7 @@ type queryVec struct {
 
 func newMemoryIndex() *memoryIndex {
 	l := embed.NewLocal(0)
-	return &memoryIndex{embedder: l, local: l, weights: DefaultWeights(), queries: newLRU(256)}
+	return &memoryIndex{embedder: l, local: l, weights: DefaultWeights(), queries: newLRU(256), lex: newLRU(512), deltas: newLRU(64), vecs: newLRU(localVectors), dfs: newLRU(1024)}
 }
 
 func (m *memoryIndex) settings() (Embedder, *embed.Local, Weights) {
@@ -145,7 +148,7 @@ type RetrieveStats struct {
 	Candidates int           // memories scored
 	Vector     int           // of them from the vector index
 	Lexical    int           // from the lexical index
-	Inline     int           // embeddings computed here, not read from the cache (the local embedder computes them all)
+	Inline     int           // embeddings computed here, not read from a cache (the local embedder computes those it has not kept)
 	VectorOff  string        // why vector similarity was not used, if it was not
 	Took       time.Duration // wall time
 }
@@ -284,6 +287,8 @@ type retrieval struct {
 	now        int64  // world time of the newest memory
 	maxID      int64  // the newest memory
 	head       int64  // the head the projection reflects
+	vecGen     int64  // the vector index's generation (codes.go)
+	memGen     int64  // the memories' generation: bumped when any are deleted (codes.go)
 	indexModel string // the vector index's embedder
 }
 
@@ -319,7 +324,7 @@ func (r *retrieval) run(query string, st *RetrieveStats) ([]Recollection, error)
 	}
 	if qv != nil {
 		if r.indexModel == r.emb.Model() {
-			if err := r.vectorCandidates(query, qv.code); err != nil {
+			if err := r.vectorCandidates(qv.code); err != nil {
 				return nil, err
 			}
 		} else if r.indexModel == "" {
@@ -361,13 +366,16 @@ func (r *retrieval) run(query string, st *RetrieveStats) ([]Recollection, error)
 func (r *retrieval) begin() error {
 	var cutoff sql.NullInt64
 	var head, model sql.NullString
+	var gen, memGen sql.NullInt64
 	n := max(r.w.RecentLines, 1)
 	err := r.s.rdb.QueryRowContext(r.ctx, `SELECT m.id, m.world_time,
 			(SELECT value FROM meta WHERE key = 'projection_seq'),
 			(SELECT value FROM meta WHERE key = 'vec_model'),
+			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'vec_gen'),
+			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'),
 			(SELECT id FROM memories INDEXED BY memories_kind_id WHERE kind = ?1 AND mask & ?2 <> 0 ORDER BY id DESC LIMIT 1 OFFSET ?3)
 		FROM (SELECT id, world_time FROM memories ORDER BY id DESC LIMIT 1) m`,
-		KindEpisodic, int64(r.who), n-1).Scan(&r.maxID, &r.now, &head, &model, &cutoff)
+		KindEpisodic, int64(r.who), n-1).Scan(&r.maxID, &r.now, &head, &model, &gen, &memGen, &cutoff)
 	if err != nil {
 		return err
 	}
@@ -375,6 +383,7 @@ func (r *retrieval) begin() error {
 		fmt.Sscan(head.String, &r.head)
 	}
 	r.indexModel = model.String
+	r.vecGen, r.memGen = gen.Int64, memGen.Int64
 	switch {
 	case r.carried > 0:
 		r.cutoff = r.carried - 1
@@ -502,15 +511,20 @@ func (r *retrieval) load() error {
 func (r *retrieval) vectors(q []float32) (int, error) {
 	if r.local != nil {
 		texts := map[string]float64{}
+		computed := 0
 		for _, c := range r.cands {
 			cos, ok := texts[c.text]
 			if !ok {
-				cos = dot(q, r.local.Vector(c.text))
+				v, fresh := r.s.localVector(r.local, c.text)
+				if fresh {
+					computed++
+				}
+				cos = dot(q, v)
 				texts[c.text] = cos
 			}
 			c.vector, c.hasVector = cos, true
 		}
-		return len(texts), nil
+		return computed, nil
 	}
 	byHash := map[string][]*cand{}
 	var hashes [][]byte

@@ -16,6 +16,9 @@ type wtx struct {
 	*sql.Tx
 	conn *sql.Conn // the connection the transaction runs on, for rawQuery
 	now  time.Time
+	vec  *vecChange // what it did to the vector index (codes.go), if anything
+
+	memDropped bool // it deleted memories (codes.go)
 }
 
 // rawQuery runs a query inside the transaction straight on the driver,
@@ -103,13 +106,39 @@ func (s *Store) exec(j *job) (res result) {
 		}
 	}()
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if err := j.fn(j.ctx, &wtx{Tx: tx, conn: s.wconn, now: now}); err != nil {
+	w := &wtx{Tx: tx, conn: s.wconn, now: now}
+	if err := j.fn(j.ctx, w); err != nil {
 		_ = tx.Rollback()
 		return result{err: err}
 	}
+	if w.memDropped {
+		if err := bumpMemGen(j.ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return result{err: err}
+		}
+	}
+	if w.vec == nil {
+		if err := tx.Commit(); err != nil {
+			return result{err: fmt.Errorf("commit: %w", err)}
+		}
+		return result{}
+	}
+	// The vector index changed: name the new state with a generation, and
+	// hold the in-memory copy of the codes while committing, so no search
+	// sees the file's new generation with the copy's old rows.
+	gen, err := bumpVecGen(j.ctx, tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return result{err: err}
+	}
+	c := &s.mem.codes
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err := tx.Commit(); err != nil {
+		c.drop()
 		return result{err: fmt.Errorf("commit: %w", err)}
 	}
+	c.committed(gen, w.vec)
 	return result{}
 }
 

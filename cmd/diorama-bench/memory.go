@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -27,14 +25,10 @@ func init() {
 // benchmark's own save with its memory index caught up, so the turn figure
 // includes a real vector and lexical search.
 const (
-	memoryCount    = 100_000
-	memoryDims     = embed.DefaultDims
-	memoryQueries  = 60 // distinct queries, each asked from every point of view per run
-	memoryBatch    = 50 // lines per turn while building the save
-	turnsWithIndex = 100
-	// memoryProfileEV names a file for a CPU profile of the turns played
-	// with the memory index.
-	memoryProfileEV = "DIORAMA_BENCH_MEMORY_PROFILE"
+	memoryCount   = 100_000
+	memoryDims    = embed.DefaultDims
+	memoryQueries = 60 // distinct queries, each asked from every point of view per run
+	memoryBatch   = 50 // lines per turn while building the save
 )
 
 // memoryQueryPool is what players ask: lines of the synthetic chatter's
@@ -232,75 +226,5 @@ func benchMemory(b *bench) ([]result, error) {
 	status.Note = fmt.Sprintf("%d slots in chunks; %d cached embeddings, %d cached scores", mst.IndexSlots, mst.Embeddings, mst.Scores)
 	out = append(out, status)
 
-	// The turn benchmark's save with its memory index caught up: what a
-	// turn costs when Recall really searches.
-	tr, err := benchTurnIndexed(b, pack, scorer)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, tr...), nil
-}
-
-// benchTurnIndexed plays the turn benchmark's scene on its 100k-event save
-// after the workers have indexed and scored every memory, with the workers
-// running (as in play).
-func benchTurnIndexed(b *bench, pack *lua.Pack, scorer lua.HeuristicScorer) ([]result, error) {
-	ctx := context.Background()
-	path, err := b.packSave(pack.World(), b.events, "memory-turn")
-	if err != nil {
-		return nil, err
-	}
-	rig, err := openRig(ctx, path, pack)
-	if err != nil {
-		return nil, err
-	}
-	defer rig.st.Close()
-	w := rig.st.StartWorkers(store.WorkerOptions{Scorer: scorer})
-	defer w.Close()
-	if err := w.CatchUp(ctx); err != nil {
-		return nil, err
-	}
-	mst, err := rig.st.MemoryStatus(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rig.n = int(rig.sess.Engine.State().LastSeq)
-	// As the app does: the workers wait while a turn is played, and are
-	// woken for the memories it wrote.
-	play := func() (turnTime, error) {
-		w.Pause()
-		defer func() { w.Resume(); w.Kick() }()
-		return rig.play(ctx)
-	}
-	for range turnWarmup {
-		if _, err := play(); err != nil {
-			return nil, err
-		}
-	}
-	if p := os.Getenv(memoryProfileEV); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
-	}
-	var total, rec, appendT []float64
-	for range turnsWithIndex {
-		d, err := play()
-		if err != nil {
-			return nil, err
-		}
-		total = append(total, ms(d.total))
-		rec = append(rec, ms(d.recall))
-		appendT = append(appendT, ms(d.append))
-	}
-	label := fmt.Sprintf("%s events, %s memories indexed", kilo(rig.n), kilo(mst.Memories))
-	r50 := atMost("turn overhead p50 with memory index ("+label+")", percentile(slices.Clone(total), 50), "ms", 5)
-	r50.Note = fmt.Sprintf("medians: store reads (lines + retrieval, 2 bots) %.2f, append %.2f; %d turns, workers running between turns",
-		median(rec), median(appendT), turnsWithIndex)
-	r99 := atMost("turn overhead p99 with memory index ("+label+")", percentile(total, 99), "ms", 20)
-	return []result{r50, r99}, nil
+	return out, nil
 }

@@ -1,0 +1,258 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"diorama/core"
+	"diorama/core/embed"
+	"diorama/store"
+)
+
+// knnReference is the same search through sqlite-vec's own KNN over the
+// durable index: every partition who witnessed, merged.
+func knnReference(t *testing.T, path string, who core.Mask, code []byte, k int, cutoff int64) map[int64]float64 {
+	t.Helper()
+	db := rawDB(t, path)
+	out := map[int64]float64{}
+	for m := core.Mask(1); m <= core.MaskAll; m++ {
+		if m&who == 0 {
+			continue
+		}
+		rows, err := db.Query(`SELECT rowid, distance FROM memory_vec WHERE code MATCH vec_bit(?) AND k = ? AND w0 = ? AND w1 = ? AND w2 = ? AND ep <= ?`,
+			code, k, m&1, m>>1&1, m>>2&1, cutoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			var d float64
+			if err := rows.Scan(&id, &d); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = d
+		}
+		rows.Close()
+	}
+	return out
+}
+
+// wantSameNearest checks the in-memory search against sqlite-vec's KNN for
+// a handful of queries from every point of view: the same distances, and
+// the same memories wherever the k-th distance does not tie.
+func wantSameNearest(t *testing.T, s *store.Store, path, stage string, r *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
+	emb := embed.NewLocal(0)
+	queries := []string{"the thermos in the trunk", "where did you park", "remember the lake", "nobody bought coffee"}
+	const k = 16
+	for _, q := range queries {
+		vs, err := emb.Embed(ctx, []string{q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := store.SignCode(vs[0])
+		for who := core.Mask(1); who <= core.MaskAll; who++ {
+			cutoff := int64(1 << 62)
+			if r.IntN(2) == 0 {
+				cutoff = r.Int64N(400)
+			}
+			ids, dists, err := s.NearestCodes(ctx, who, code, k, cutoff)
+			if err != nil {
+				t.Fatalf("%s: %v", stage, err)
+			}
+			ref := knnReference(t, path, who, code, k, cutoff)
+			var refD []float64
+			for _, d := range ref {
+				refD = append(refD, d)
+			}
+			slices.Sort(refD)
+			refD = refD[:min(k, len(refD))]
+			if !slices.Equal(dists, refD) {
+				t.Fatalf("%s, %q for %v: distances %v, sqlite-vec %v", stage, q, who, dists, refD)
+			}
+			if len(dists) == 0 {
+				continue
+			}
+			last := dists[len(dists)-1]
+			for i, id := range ids {
+				if d, ok := ref[id]; dists[i] < last && (!ok || d != dists[i]) {
+					t.Fatalf("%s, %q for %v: memory %d at %v, sqlite-vec has it at %v (found %v)", stage, q, who, id, dists[i], d, ok)
+				}
+			}
+		}
+	}
+}
+
+// TestCodeCopyFollowsIndex: the in-memory copy of the vector index answers
+// as sqlite-vec does over the file, through everything that changes the
+// index: workers indexing, a branch switch dropping memories, a reset, a
+// rebuild, and writes by another handle on the same file (another process).
+func TestCodeCopyFollowsIndex(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 8))
+	c := buildCampaign(t, 240, 8, 3)
+	// The workers run only when asked to catch up, so that nothing
+	// changes the index between the two searches compared.
+	catchUp := func(s *store.Store) {
+		t.Helper()
+		w := s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
+		defer w.Close()
+		if err := w.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp(c.s)
+	// The copy loads from sqlite-vec's chunks, not through the slow scan
+	// of the virtual table it falls back on.
+	if n, err := c.s.CodesInChunks(ctx); err != nil || n != c.memories {
+		t.Fatalf("the chunks hold %d codes (%v), want %d", n, err, c.memories)
+	}
+	wantSameNearest(t, c.s, c.path, "caught up", r)
+
+	// More turns, indexed by this store's workers: applied to the copy as
+	// they commit.
+	eng := mustEngine(t, c.s, store.DefaultBranch)
+	for i := range 20 {
+		if _, err := eng.Append(ctx, lineTurn(eng.State(), core.Mask(1+i%7), "the thermos rolled under the seat again", "where did you park the car")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp(c.s)
+	wantSameNearest(t, c.s, c.path, "after new turns", r)
+
+	// Back to the middle of the story: memories leave the index.
+	head, err := c.s.Head(ctx, store.DefaultBranch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.s.SetHead(ctx, "past", c.facts[len(c.facts)/2].id); err != nil {
+		t.Fatal(err)
+	}
+	wantSameNearest(t, c.s, c.path, "on a branch, before catch-up", r)
+	catchUp(c.s)
+	wantSameNearest(t, c.s, c.path, "on a branch", r)
+	if err := c.s.SetHead(ctx, store.DefaultBranch, head); err != nil {
+		t.Fatal(err)
+	}
+	catchUp(c.s)
+	wantSameNearest(t, c.s, c.path, "back on main", r)
+
+	// A reset empties the index; the copy follows, then fills again.
+	if err := c.s.ResetIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantSameNearest(t, c.s, c.path, "after a reset", r)
+	catchUp(c.s)
+	if _, _, err := c.s.Rebuild(ctx, store.DefaultBranch); err != nil {
+		t.Fatal(err)
+	}
+	wantSameNearest(t, c.s, c.path, "after a rebuild", r)
+	catchUp(c.s)
+	wantSameNearest(t, c.s, c.path, "caught up after a rebuild", r)
+
+	// Another handle on the file writes turns and indexes them: this
+	// store's copy is older than the file and reloads.
+	other := mustOpen(t, c.path)
+	oeng := mustEngine(t, other, store.DefaultBranch)
+	for range 10 {
+		if _, err := oeng.Append(ctx, lineTurn(oeng.State(), core.MaskAll, "the lake was further than the map said", "someone left the radio on")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp(other)
+	wantSameNearest(t, c.s, c.path, "after another process indexed", r)
+}
+
+// TestRetrieveCachesChangeNothing: what a long-lived store keeps between
+// retrievals (the code copy, the words' hits, the local embeddings) never
+// changes a result: after turns, a branch switch, a rewind and a rebuild,
+// every query from every point of view ranks exactly as on a fresh handle
+// of the same file.
+func TestRetrieveCachesChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	c := buildCampaign(t, 200, 8, 4)
+	// The workers run only when asked to catch up, so that nothing
+	// changes the file between the two stores' answers.
+	catchUp := func() {
+		t.Helper()
+		w := c.s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
+		defer w.Close()
+		if err := w.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp()
+	queries := []string{"where is the thermos", "the lake was further than the map said", "remember the radio", c.facts[0].query, c.facts[len(c.facts)-1].query}
+	check := func(stage string) {
+		t.Helper()
+		fresh := mustOpen(t, c.path)
+		defer fresh.Close()
+		for _, q := range queries {
+			for who := core.Mask(1); who <= core.MaskAll; who++ {
+				got, gst, err := c.s.Retrieve(ctx, who, q, 8)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, wst, err := fresh.Retrieve(ctx, who, q, 8)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids(got), ids(want)) {
+					t.Fatalf("%s: %q for %v: %v, a fresh store %v\n%+v\n%s\n%+v\n%s", stage, q, who, ids(got), ids(want), gst, parts(got), wst, parts(want))
+				}
+			}
+		}
+	}
+	check("caught up")
+	eng := mustEngine(t, c.s, store.DefaultBranch)
+	for i := range 12 {
+		check("before a turn")
+		if _, err := eng.Append(ctx, lineTurn(eng.State(), core.Mask(1+i%7), "the thermos rolled under the seat again", "where did you park the car", "remember the radio that night")); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			catchUp()
+		}
+	}
+	check("after turns")
+	head, err := c.s.Head(ctx, store.DefaultBranch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.s.SetHead(ctx, "past", c.facts[len(c.facts)/2].id); err != nil {
+		t.Fatal(err)
+	}
+	check("on a branch")
+	catchUp()
+	check("on a branch, caught up")
+	peng := mustEngine(t, c.s, "past")
+	for range 3 {
+		if _, err := peng.Append(ctx, lineTurn(peng.State(), core.MaskAll, "a thermos of coffee on the branch", "nobody remembers the radio here")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after turns on a branch")
+	if err := c.s.SetHead(ctx, store.DefaultBranch, head); err != nil {
+		t.Fatal(err)
+	}
+	check("back on main")
+	if _, _, err := c.s.Rebuild(ctx, store.DefaultBranch); err != nil {
+		t.Fatal(err)
+	}
+	check("after a rebuild")
+	catchUp()
+	check("after a rebuild, caught up")
+}
+
+func parts(rs []store.Recollection) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  %d %.4f %v\n", r.ID, r.Score, r.Parts)
+	}
+	return b.String()
+}
