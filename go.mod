@@ -10,7 +10,6 @@ require (
 	github.com/rivo/uniseg v0.4.7
 	github.com/sashabaranov/go-openai v1.43.0
 	github.com/yuin/gopher-lua v1.1.2
-	layeh.com/gopher-luar v1.0.11
 )
 
 require (

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // ParseStateUpdate reads the commands a model proposed, leniently in form
@@ -73,11 +74,14 @@ func clip(s string, n int) string {
 }
 
 // CommandHelp describes the command vocabulary for a state-update prompt.
-func CommandHelp() string {
+func CommandHelp() string { return commandHelp() }
+
+// commandHelp is CommandHelp's text, written once: the vocabulary is fixed.
+var commandHelp = sync.OnceValue(func() string {
 	var b strings.Builder
 	for _, op := range Ops() {
 		spec := opFields[op]
 		fmt.Fprintf(&b, "- %s: %s\n", op, fieldList(spec.required, spec.optional))
 	}
 	return b.String()
-}
+})

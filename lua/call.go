@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -138,7 +139,8 @@ func (p *Pack) invoke(ctx context.Context, cs *callState, timeout time.Duration,
 	if err == nil {
 		return rets, nil
 	}
-	ce := &callErr{msg: luaErrorText(err)}
+	raw := luaErrorText(err)
+	ce := &callErr{msg: clearMsg(raw)}
 	var ae *glua.ApiError
 	if errors.As(err, &ae) {
 		ce.trace = ae.StackTrace
@@ -162,7 +164,7 @@ func (p *Pack) invoke(ctx context.Context, cs *callState, timeout time.Duration,
 		}
 		return nil, ce
 	}
-	if cs.rejected != nil && strings.Contains(ce.msg, cs.rejected.Error()) {
+	if cs.rejected != nil && strings.Contains(raw, cs.rejected.Error()) {
 		ce.rejected = cs.rejected
 	}
 	return nil, ce
@@ -255,6 +257,52 @@ func luaErrorText(err error) string {
 	default:
 		return fmt.Sprintf("error object is a %s value", obj.Type())
 	}
+}
+
+// maxErrorMsg bounds the message of a failed call, in bytes.
+const maxErrorMsg = 2000
+
+// clearMsg makes the message of a failed call fit to show on one line: a
+// pack's error(...) text can hold anything, so control characters (newlines,
+// terminal escapes) are escaped as \n, \r, \xNN or \uNNNN, and a message
+// longer than maxErrorMsg (error(string.rep("x", 4e6)) would otherwise hand
+// the host megabytes) is cut, saying how long it was.
+func clearMsg(msg string) string {
+	clean := true
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c < 0x20 && c != '\t' || c == 0x7f || c == 0xc2 { // 0xc2 may start a C1 control
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		var b strings.Builder
+		for i := 0; i < len(msg); {
+			r, size := utf8.DecodeRuneInString(msg[i:])
+			switch {
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r < 0x20 && r != '\t' || r == 0x7f:
+				fmt.Fprintf(&b, `\x%02x`, r)
+			case r >= 0x80 && r <= 0x9f && size == 2: // C1 controls (0x9b is a terminal's CSI)
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				b.WriteString(msg[i : i+size])
+			}
+			i += size
+		}
+		msg = b.String()
+	}
+	if len(msg) > maxErrorMsg {
+		cut := maxErrorMsg
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = fmt.Sprintf("%s… (%s in all)", msg[:cut], sizeString(int64(len(msg))))
+	}
+	return msg
 }
 
 func sizeString(n int64) string {

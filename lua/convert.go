@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 
 	glua "github.com/yuin/gopher-lua"
@@ -128,7 +128,7 @@ func (p *Pack) toLua(v any, depth int) (glua.LValue, error) {
 		for k := range v {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys) // insertion order is iteration order: keep it stable
+		slices.Sort(keys) // insertion order is iteration order: keep it stable
 		for _, k := range keys {
 			lv, err := p.toLua(v[k], depth+1)
 			if err != nil {

@@ -44,8 +44,11 @@
 // a memory cap on the growth of the live heap; builtins that could allocate
 // or loop without bound (string.rep, format, gsub, find, match, gmatch,
 // table.concat, unpack, string.byte, table.sort) are capped or budgeted.
-// A runaway call fails with a *HookError naming the handler; the Pack stays
-// usable.
+// A runaway call fails with a *HookError naming the handler, its message one
+// line (control characters escaped) and clipped; the Pack stays usable.
+// Source nested more than maxSyntaxLevel deep is refused before it is
+// parsed, since the parser and compiler recurse. TestSandboxSuite is the
+// table of escape and exhaustion attempts that holds all of this.
 //
 // A Pack owns one gopher-lua LState; every call into it is serialised by a
 // mutex. Hot reload (Watch) loads a fresh Pack in a fresh VM and hands it

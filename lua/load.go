@@ -137,11 +137,15 @@ func (p *Pack) compile(rel string) (*glua.LFunction, *Problem) {
 }
 
 func compileChunk(L *glua.LState, src []byte, name string) (*glua.LFunction, *Problem) {
+	if pr := syntaxLevelProblem(src, name); pr != nil {
+		return nil, pr // before parsing: the parser is what would blow up
+	}
 	fn, err := L.Load(bytes.NewReader(src), name)
 	if err == nil {
 		return fn, nil
 	}
 	pr := syntaxProblem(luaErrorText(err), name, src)
+	pr.Msg = clearMsg(pr.Msg) // the token near a syntax error may be a control character (a binary chunk)
 	return nil, &pr
 }
 

@@ -59,6 +59,7 @@ type Pack struct {
 	retrieval *retrievalDecl // retrieval{}: the pack's retrieval weights, if any
 	prompts   map[string]*handler
 	promptIDs []string
+	overrides *glua.LTable // promptOverrides, made on first use
 
 	// VM plumbing (sandbox.go).
 	marker       *glua.LUserData // unforgeable key marking read-only proxies in their metatables

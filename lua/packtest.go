@@ -14,10 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	glua "github.com/yuin/gopher-lua"
-	luar "layeh.com/gopher-luar"
 
 	"diorama/core"
 	"diorama/core/backend"
@@ -193,13 +191,14 @@ func runTestFile(ctx context.Context, dir, name string, testFiles, packFiles map
 
 // harness is one running test: its save, session and scripted backend.
 type harness struct {
-	tp      *Pack
-	rules   *Pack
-	log     *core.MemLog
-	sess    *core.Session
-	gen     *backend.Scripted
-	cs      *callState
-	failure *TestResult // set by a failed expectation
+	tp       *Pack
+	rules    *Pack
+	log      *core.MemLog
+	sess     *core.Session
+	gen      *backend.Scripted
+	cs       *callState
+	failure  *TestResult  // set by a failed expectation
+	expectMT *glua.LTable // the metatable of t:expect(V)'s expectations
 }
 
 func runOneTest(ctx context.Context, tp *Pack, dir, file string, tc registered, packFiles map[string][]byte, hash string, opts TestOptions) TestResult {
@@ -269,82 +268,85 @@ func (h *harness) fail(L *glua.LState, format string, args ...any) {
 	L.RaiseError("%s", h.failure.Msg)
 }
 
-// testHandle is t, the test's handle, exposed to Lua through gopher-luar
-// as a curated facade: its only methods are the pack-test API (luar calls
-// them as t:reply, t:say, …; see snakeNames), and it has no fields.
-type testHandle struct{ h *harness }
+// t, the test's handle, and the expectations t:expect(V) returns are
+// facades: userdata with a locked metatable of our own, whose only keys are
+// the pack-test methods (t:reply, t:say, …; t:expect(V):equals, …; any other
+// key reads nil) and which refuse writes. Each method checks its receiver,
+// so t.state() or t.say({}, ...) is a clear error. No Go value is reachable
+// through them. (They were gopher-luar values: luar's pointer metamethods
+// let a test overwrite its handle with t ^ {} or copy it with -t, its
+// receiver conversion turned t.state() or t.say({}, "x") into a Go
+// nil-pointer panic, and tostring(t) showed a memory address.)
 
-// self puts a placeholder back where luar removed the receiver, so the
-// arguments keep their places (t:reply(ID, …) has ID at 2).
-func self(L *luar.LState) *glua.LState {
-	L.Insert(glua.LNil, 1)
-	return L.LState
+// testMethods are t's methods; each gets L with t at 1 and the arguments
+// from 2 on.
+var testMethods = map[string]func(h *harness, L *glua.LState) int{
+	"reply":    (*harness).reply,
+	"summary":  (*harness).summary,
+	"say":      (*harness).say,
+	"act":      (*harness).act,
+	"state":    (*harness).state,
+	"prompt":   (*harness).prompt,
+	"manifest": (*harness).manifest,
+	"expect":   (*harness).expect,
 }
 
-// Reply is t:reply(ID, TEXT, COMMANDS).
-func (t *testHandle) Reply(L *luar.LState) int { return t.h.reply(self(L)) }
-
-// Summary is t:summary(ID, TEXT): the next scene summary of that bot.
-// Without one, the engine writes the offline summary: a test never fails
-// for want of a queued summary.
-func (t *testHandle) Summary(L *luar.LState) int {
-	Ls := self(L)
-	id := t.h.bot(Ls, 2)
-	t.h.gen.Push(id, core.PurposeSummary, Ls.CheckString(3))
-	return 0
-}
-
-// Say is t:say(TEXT).
-func (t *testHandle) Say(L *luar.LState) int { return t.h.say(self(L)) }
-
-// Act is t:act(COMMAND).
-func (t *testHandle) Act(L *luar.LState) int { return t.h.act(self(L)) }
-
-// State is t:state(): a read-only view of the current state.
-func (t *testHandle) State(L *luar.LState) int {
-	t.h.refresh()
-	L.Push(t.h.tp.newS())
-	return 1
-}
-
-// Prompt is t:prompt(ID).
-func (t *testHandle) Prompt(L *luar.LState) int { return t.h.prompt(self(L)) }
-
-// Manifest is t:manifest(ID).
-func (t *testHandle) Manifest(L *luar.LState) int { return t.h.manifest(self(L)) }
-
-// Expect is t:expect(V).
-func (t *testHandle) Expect(L *luar.LState) int { return t.h.expect(self(L)) }
-
-// expectation is what t:expect(V) returns, also a luar facade.
+// expectation is what t:expect(V) returns.
 type expectation struct {
 	h *harness
 	v glua.LValue
 }
 
-// snakeNames exposes a facade's Go methods under snake_case names only
-// (Reply -> reply, NotContains -> not_contains), so the Lua API reads like
-// the rest of the pack API and nothing else of the type is reachable.
-func snakeNames(_ reflect.Type, m reflect.Method) []string {
-	var b strings.Builder
-	for i, r := range m.Name {
-		if unicode.IsUpper(r) {
-			if i > 0 {
-				b.WriteByte('_')
+// expectMethods are an expectation's methods; each gets L with the
+// expectation at 1 and the arguments from 2 on.
+var expectMethods = map[string]func(e *expectation, L *glua.LState) int{
+	"equals":       (*expectation).equals,
+	"contains":     func(e *expectation, L *glua.LState) int { return e.contains(L, false) },
+	"not_contains": func(e *expectation, L *glua.LState) int { return e.contains(L, true) },
+	"is_true":      (*expectation).isTrue,
+	"is_nil":       (*expectation).isNil,
+}
+
+// facadeMT builds the metatable of one kind of facade (named kind, its
+// methods called as call, e.g. "t:%s(...)"): the userdata's Value must be a
+// T for a method to run.
+func facadeMT[T any](L *glua.LState, kind, call string, methods map[string]func(T, *glua.LState) int) *glua.LTable {
+	index := L.CreateTable(0, len(methods))
+	for name, fn := range methods {
+		index.RawSetString(name, L.NewFunction(func(L *glua.LState) int {
+			var v T
+			ok := false
+			if ud, isUD := L.Get(1).(*glua.LUserData); isUD {
+				v, ok = ud.Value.(T)
 			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
+			if !ok {
+				L.RaiseError("%s: call it with a colon on %s (got a %s in its place)", fmt.Sprintf(call, name), kind, L.Get(1).Type())
+			}
+			return fn(v, L)
+		}))
 	}
-	return []string{b.String()}
+	mt := L.CreateTable(0, 4)
+	mt.RawSetString("__index", index)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {
+		L.RaiseError("%s is read-only", kind)
+		return 0
+	}))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LString(kind))
+		return 1
+	}))
+	mt.RawSetString("__metatable", glua.LString(lockedMeta))
+	return mt
 }
 
 // object builds t for one test.
 func (h *harness) object() glua.LValue {
-	cfg := luar.GetConfig(h.tp.L)
-	cfg.MethodNames = snakeNames
-	cfg.FieldNames = func(reflect.Type, reflect.StructField) []string { return nil }
-	return luar.New(h.tp.L, &testHandle{h: h})
+	L := h.tp.L
+	h.expectMT = facadeMT(L, "an expectation", "t:expect(V):%s(...)", expectMethods)
+	t := L.NewUserData()
+	t.Value = h
+	t.Metatable = facadeMT(L, "the test handle", "t:%s(...)", testMethods)
+	return t
 }
 
 func (h *harness) bot(L *glua.LState, n int) string {
@@ -381,6 +383,22 @@ func (h *harness) reply(L *glua.LState) int {
 	h.gen.Push(id, core.PurposeReply, text)
 	h.gen.Push(id, core.PurposeStateUpdate, update)
 	return 0
+}
+
+// summary is t:summary(ID, TEXT): the next scene summary of that bot.
+// Without one, the engine writes the offline summary: a test never fails
+// for want of a queued summary.
+func (h *harness) summary(L *glua.LState) int {
+	id := h.bot(L, 2)
+	h.gen.Push(id, core.PurposeSummary, L.CheckString(3))
+	return 0
+}
+
+// state is t:state(): a read-only view of the current state.
+func (h *harness) state(L *glua.LState) int {
+	h.refresh()
+	L.Push(h.tp.newS())
+	return 1
 }
 
 // say plays a full turn; a turn that fails fails the test.
@@ -459,46 +477,45 @@ func (h *harness) manifest(L *glua.LState) int {
 	return 1
 }
 
-// expect returns an expectation on a value with equals, contains,
+// expect is t:expect(V): an expectation on V with equals, contains,
 // not_contains, is_true and is_nil.
 func (h *harness) expect(L *glua.LState) int {
-	L.Push(luar.New(L, &expectation{h: h, v: L.Get(2)}))
+	e := L.NewUserData()
+	e.Value = &expectation{h: h, v: L.Get(2)}
+	e.Metatable = h.expectMT
+	L.Push(e)
 	return 1
 }
 
-// Equals is :equals(X): deep equality (tables compared by content).
-func (e *expectation) Equals(L *luar.LState) int {
-	want := L.Get(1)
+// equals is :equals(X): deep equality (tables compared by content).
+func (e *expectation) equals(L *glua.LState) int {
+	want := L.Get(2)
 	if !e.h.equal(e.v, want) {
-		e.h.fail(L.LState, "expected %s, got %s", e.h.show(want), e.h.show(e.v))
+		e.h.fail(L, "expected %s, got %s", e.h.show(want), e.h.show(e.v))
 	}
 	return 0
 }
 
-// Contains is :contains(S): a substring of a string, or an element of a list.
-func (e *expectation) Contains(L *luar.LState) int { return e.contains(L.LState, false) }
-
-// NotContains is :not_contains(S).
-func (e *expectation) NotContains(L *luar.LState) int { return e.contains(L.LState, true) }
-
-// IsTrue is :is_true().
-func (e *expectation) IsTrue(L *luar.LState) int {
+// isTrue is :is_true().
+func (e *expectation) isTrue(L *glua.LState) int {
 	if e.v != glua.LTrue {
-		e.h.fail(L.LState, "expected true, got %s", e.h.show(e.v))
+		e.h.fail(L, "expected true, got %s", e.h.show(e.v))
 	}
 	return 0
 }
 
-// IsNil is :is_nil().
-func (e *expectation) IsNil(L *luar.LState) int {
+// isNil is :is_nil().
+func (e *expectation) isNil(L *glua.LState) int {
 	if e.v != glua.LNil {
-		e.h.fail(L.LState, "expected nil, got %s", e.h.show(e.v))
+		e.h.fail(L, "expected nil, got %s", e.h.show(e.v))
 	}
 	return 0
 }
 
+// contains is :contains(S) (a substring of a string, or an element of a
+// list) and, negated, :not_contains(S).
 func (e *expectation) contains(L *glua.LState, negate bool) int {
-	h, v, want := e.h, e.v, L.Get(1)
+	h, v, want := e.h, e.v, L.Get(2)
 	found := false
 	switch x := v.(type) {
 	case glua.LString:

@@ -339,9 +339,27 @@ func (p *Pack) BuildPrompt(ctx context.Context, template string, arg map[string]
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	// The stdlib hands its module to each override as the second argument;
-	// the pack's functions get the read-only view of it instead, so a
-	// template cannot change how the stdlib builds the next prompt.
+	cs := &callState{actDeny: denyCall, rng: newRand(0, label)}
+	rets, ce := p.invoke(ctx, cs, p.opts.HookTimeout, build, 1, glua.LString(template), actx, p.promptOverrides())
+	if ce != nil {
+		return nil, p.failure(label, Problem{File: "stdlib/prompts.lua"}, ce)
+	}
+	out, err := p.toGo(rets[0], 0)
+	if err != nil {
+		return nil, &HookError{Hook: label, Msg: "its result: " + err.Error()}
+	}
+	return out, nil
+}
+
+// promptOverrides returns the table of the pack's prompt(NAME, fn)
+// functions std.prompts.build takes, made once per pack: each wrapper
+// hands its function the read-only view of the stdlib module, never the
+// module itself, so a template cannot change how the stdlib builds the next
+// prompt.
+func (p *Pack) promptOverrides() *glua.LTable {
+	if p.overrides != nil {
+		return p.overrides
+	}
 	std := p.modules["std.prompts"]
 	overrides := p.L.CreateTable(0, len(p.prompts))
 	for _, n := range p.promptIDs {
@@ -354,16 +372,8 @@ func (p *Pack) BuildPrompt(ctx context.Context, template string, arg map[string]
 			return 1
 		}))
 	}
-	cs := &callState{actDeny: denyCall, rng: newRand(0, label)}
-	rets, ce := p.invoke(ctx, cs, p.opts.HookTimeout, build, 1, glua.LString(template), actx, overrides)
-	if ce != nil {
-		return nil, p.failure(label, Problem{File: "stdlib/prompts.lua"}, ce)
-	}
-	out, err := p.toGo(rets[0], 0)
-	if err != nil {
-		return nil, &HookError{Hook: label, Msg: "its result: " + err.Error()}
-	}
-	return out, nil
+	p.overrides = overrides
+	return overrides
 }
 
 // Call runs function fn of a module ("std.speakers", or one of the pack's

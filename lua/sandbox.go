@@ -229,6 +229,22 @@ func (p *Pack) dataOf(t *glua.LTable) *glua.LTable {
 	return d
 }
 
+// guard returns the __newindex guarding t when t is one of the sandbox's
+// protected tables (read-only views, environments, locked libraries, s and
+// s.act: their metatables carry the marker), or nil. rawset, table.insert,
+// table.remove and table.sort go through it, so they cannot write past it.
+func (p *Pack) guard(t *glua.LTable) *glua.LFunction {
+	mt, ok := t.Metatable.(*glua.LTable)
+	if !ok || mt.RawGet(p.marker) == glua.LNil {
+		return nil
+	}
+	fn, _ := mt.RawGetString("__newindex").(*glua.LFunction)
+	if fn == nil {
+		fn = p.fnRO
+	}
+	return fn
+}
+
 // resolve returns the table reads of t should see.
 func (p *Pack) resolve(t *glua.LTable) *glua.LTable {
 	if d := p.dataOf(t); d != nil {
@@ -290,14 +306,15 @@ func (p *Pack) rawget(L *glua.LState) int {
 }
 
 // rawset on a protected table goes through its guard, so it cannot bypass
-// read-only views, locked libraries or frozen globals.
+// read-only views, locked libraries, frozen globals, s or s.act (s.act is
+// shared by every call: a raw write there would change what the next
+// hook's s.act.OP does).
 func (p *Pack) rawset(L *glua.LState) int {
 	t := L.CheckTable(1)
 	k := L.CheckAny(2)
 	v := L.CheckAny(3)
-	if p.dataOf(t) != nil {
-		mt := t.Metatable.(*glua.LTable)
-		L.Push(mt.RawGetString("__newindex"))
+	if g := p.guard(t); g != nil {
+		L.Push(g)
 		L.Push(t)
 		L.Push(k)
 		L.Push(v)
@@ -317,8 +334,11 @@ func (p *Pack) unpack(L *glua.LState) int {
 	t := p.resolve(L.CheckTable(1))
 	i := L.OptInt(2, 1)
 	j := L.OptInt(3, t.Len())
-	if j-i+1 > maxResults {
-		L.RaiseError("unpack: too many results (%d, limit %d)", j-i+1, maxResults)
+	// j-i as unsigned: a range like unpack(t, -2^62, 2^62) overflows int and
+	// would otherwise pass as small (and then push values until the Lua
+	// stack is full, quadratically slow).
+	if i <= j && uint(j-i) >= maxResults {
+		L.RaiseError("unpack: too many results (%.0f, limit %d)", float64(j)-float64(i)+1, maxResults)
 	}
 	n := 0
 	for ; i <= j; i++ {

@@ -271,12 +271,36 @@ func (p *Pack) strGmatch(L *glua.LState) int {
 	return 1
 }
 
+// plainPattern reports whether a Lua pattern matches only itself: not
+// empty and without a magic character.
+func plainPattern(pattern string) bool {
+	return pattern != "" && !strings.ContainsAny(pattern, "^$*+?.([%-]")
+}
+
 func (p *Pack) strGsub(L *glua.LState) int {
 	str := L.CheckString(1)
 	pattern := L.CheckString(2)
 	L.CheckTypes(3, glua.LTString, glua.LTNumber, glua.LTTable, glua.LTFunction)
 	repl := L.Get(3)
 	limit := L.OptInt(4, -1)
+	if r, ok := repl.(glua.LString); ok && L.GetTop() < 4 && plainPattern(pattern) && !strings.ContainsRune(string(r), '%') {
+		// A literal pattern and replacement (humanize's "_" -> " "): the
+		// same result without the matcher.
+		n := strings.Count(str, pattern)
+		if n == 0 {
+			L.Push(glua.LString(str))
+			L.Push(glua.LNumber(0))
+			return 2
+		}
+		if len(str)+n*(len(r)-len(pattern)) > maxString {
+			L.RaiseError("string.gsub: result longer than %s", sizeString(maxString))
+		}
+		out := strings.ReplaceAll(str, pattern, string(r))
+		p.charge(L, "string.gsub", len(out))
+		L.Push(glua.LString(out))
+		L.Push(glua.LNumber(n))
+		return 2
+	}
 	mds := p.match(L, pattern, str, 0, limit)
 	var b strings.Builder
 	prev := 0
@@ -401,11 +425,12 @@ func (p *Pack) tableConcat(L *glua.LState) int {
 }
 
 // tableWriter wraps table.insert, table.remove and table.sort: they write
-// with rawset, so on a read-only view they would bypass its guard.
+// with rawset, so on a protected table (see guard) they would bypass its
+// guard.
 func (p *Pack) tableWriter(name string, orig *glua.LFunction) glua.LGFunction {
 	return func(L *glua.LState) int {
 		t := L.CheckTable(1)
-		if p.dataOf(t) != nil {
+		if p.guard(t) != nil {
 			L.RaiseError("table.%s: the table is read-only", name)
 		}
 		if name == "sort" && t.Len() > maxSort {

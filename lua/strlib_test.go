@@ -11,6 +11,13 @@ import (
 func TestStringLib(t *testing.T) {
 	cases := []struct{ expr, want string }{
 		{`("hello world"):gsub("o", "0")`, "hell0 w0rld\t2"},
+		{`("night_drive_home"):gsub("_", " ")`, "night drive home\t2"},
+		{`("mara"):gsub("_", " ")`, "mara\t0"},
+		{`("aaaa"):gsub("aa", "b")`, "bb\t2"},
+		{`("aaa"):gsub("aa", "b")`, "ba\t1"},
+		{`("a_b"):gsub("_", "%%")`, "a%b\t1"},
+		{`("a.b"):gsub(".", "x")`, "xxx\t3"},
+		{`("a_b_c"):gsub("_", "-", 1)`, "a-b_c\t1"},
 		{`("abc"):gsub("%w", "%0%0")`, "aabbcc\t3"},
 		{`("a,b,,c"):gsub(",", ";", 2)`, "a;b;,c\t2"},
 		{`string.gsub("abc", "b", { b = "B" })`, "aBc\t1"},

@@ -44,6 +44,7 @@ func (p *Pack) newStateMT() *glua.LTable {
 	}))
 	mt.RawSetString("__newindex", p.fnRO)
 	mt.RawSetString("__metatable", glua.LString(lockedMeta))
+	mt.RawSet(p.marker, glua.LTrue) // protected (see guard), with no data table behind it
 	return mt
 }
 
@@ -321,6 +322,7 @@ func (p *Pack) newActObject() *glua.LTable {
 	}))
 	mt.RawSetString("__newindex", p.fnRO)
 	mt.RawSetString("__metatable", glua.LString(lockedMeta))
+	mt.RawSet(p.marker, glua.LTrue) // protected (see guard): s.act is shared by every call
 	obj.Metatable = mt
 	return obj
 }

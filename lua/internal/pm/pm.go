@@ -17,6 +17,11 @@ const (
 	// maxRecursionLevel bounds the matcher's Go recursion (one level per
 	// character a greedy item consumes).
 	maxRecursionLevel = 100000
+	// MaxCaptures is Lua's LUA_MAXCAPTURES. Parsing and compiling recurse
+	// once per nested capture, so without this cap a pattern of a few
+	// million "(" overflowed the goroutine stack: a fatal error no recover
+	// can catch, which took the whole process down.
+	MaxCaptures = 32
 )
 
 // Budget stops a match that runs too long: Check is called every CheckEvery
@@ -116,9 +121,10 @@ type scannerState struct {
 }
 
 type scanner struct {
-	src   []byte
-	State scannerState
-	saved scannerState
+	src      []byte
+	State    scannerState
+	saved    scannerState
+	captures int // captures parsed so far (see MaxCaptures)
 }
 
 func newScanner(src []byte) *scanner {
@@ -445,6 +451,9 @@ func parsePattern(sc *scanner, toplevel bool) *seqPattern {
 			return pat
 		case '(':
 			sc.Next()
+			if sc.captures++; sc.captures > MaxCaptures {
+				panic(newError(sc.CurrentPos(), "too many captures (limit %d)", MaxCaptures))
+			}
 			if sc.Peek() == ')' {
 				sc.Next()
 				pat.Patterns = append(pat.Patterns, &posCapPattern{})
