@@ -169,8 +169,8 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 }
 
 // TestRetrieveCachesChangeNothing: what a long-lived store keeps between
-// retrievals (the code copy, the words' hits, the local embeddings) never
-// changes a result: after turns, a branch switch, a rewind and a rebuild,
+// retrievals (the code copy, the words' hits, the local embeddings, the
+// last lines of each point of view) never changes a result: after turns, a branch switch, a rewind and a rebuild,
 // every query from every point of view ranks exactly as on a fresh handle
 // of the same file.
 func TestRetrieveCachesChangeNothing(t *testing.T) {
@@ -192,6 +192,21 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		t.Helper()
 		fresh := mustOpen(t, c.path)
 		defer fresh.Close()
+		for who := core.Mask(1); who <= core.MaskAll; who++ {
+			for _, n := range []int{5, 40} {
+				got, err := c.s.RecentLines(ctx, who, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := fresh.RecentLines(ctx, who, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s: the last %d lines of %v: %v, a fresh store %v", stage, n, who, got, want)
+				}
+			}
+		}
 		for _, q := range queries {
 			for who := core.Mask(1); who <= core.MaskAll; who++ {
 				got, gst, err := c.s.Retrieve(ctx, who, q, 8)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"diorama/core"
 )
@@ -11,12 +12,69 @@ import (
 // with who, oldest first. The mask test is part of the query, so a
 // character who heard little still gets its limit of lines. It reads
 // backwards along the memories' primary key and stops at limit: the cost
-// does not grow with the length of the story.
+// does not grow with the length of the story. Each bot's window is kept
+// between turns and extended with the lines added since (while no memory
+// is deleted: the memories' generation, see codes.go, holds).
 func (s *Store) RecentLines(ctx context.Context, who core.Mask, limit int) ([]core.Line, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, who, text, mask, world_time FROM memories
-		WHERE kind = ? AND mask & ? <> 0 ORDER BY id DESC LIMIT ?`, KindEpisodic, int64(who), limit)
+	if limit <= 0 {
+		return nil, nil
+	}
+	var gen int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'), 0)`).Scan(&gen)
 	if err != nil {
 		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+	}
+	m := s.mem
+	key := fmt.Sprintf("%d\x00%d", who, limit)
+	m.lmu.Lock()
+	v, ok := m.windows.get(key)
+	m.lmu.Unlock()
+	var old *lineWindow
+	if ok && v.(*lineWindow).gen == gen {
+		old = v.(*lineWindow)
+	}
+	from := int64(0)
+	if old != nil {
+		from = old.asOf
+	}
+	fresh, err := s.linesAfter(ctx, who, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+	}
+	w := &lineWindow{gen: gen, asOf: from}
+	if old != nil {
+		w.lines = append(w.lines, old.lines...)
+	}
+	w.lines = append(w.lines, fresh...)
+	if len(w.lines) > limit {
+		w.lines = w.lines[len(w.lines)-limit:]
+	}
+	if n := len(fresh); n > 0 {
+		// Every memory up to the newest read was written before it (ids
+		// grow with the log): nothing below it can turn up later.
+		w.asOf = fresh[n-1].ID
+	}
+	m.lmu.Lock()
+	m.windows.put(key, w)
+	m.lmu.Unlock()
+	return append([]core.Line(nil), w.lines...), nil
+}
+
+// lineWindow is a point of view's last lines (oldest first), as of the
+// newest memory asOf, in the memories' generation gen.
+type lineWindow struct {
+	lines []core.Line
+	asOf  int64
+	gen   int64
+}
+
+// linesAfter reads the last limit lines who heard with an id after from,
+// oldest first.
+func (s *Store) linesAfter(ctx context.Context, who core.Mask, from int64, limit int) ([]core.Line, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, who, text, mask, world_time FROM memories
+		WHERE kind = ? AND mask & ? <> 0 AND id > ? ORDER BY id DESC LIMIT ?`, KindEpisodic, int64(who), from, limit)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []core.Line
@@ -24,16 +82,14 @@ func (s *Store) RecentLines(ctx context.Context, who core.Mask, limit int) ([]co
 		var l core.Line
 		var mask int64
 		if err := rows.Scan(&l.ID, &l.Who, &l.Text, &mask, &l.WorldTime); err != nil {
-			return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+			return nil, err
 		}
 		l.Mask = core.Mask(mask)
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+		return nil, err
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }
