@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 PACK    ?= worlds/night_drive
 
-.PHONY: build test bench lint play clean fuzz
+.PHONY: build test bench lint play clean fuzz torture
 
 build:
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/diorama ./cmd/diorama
@@ -19,6 +19,19 @@ test: build
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 15m ./...
 	./bin/diorama check worlds/*
 	./bin/diorama test worlds/*
+
+# torture: the crash loops at a large count (`make test` runs them at a
+# small one), then the soak. TestCrashLoop SIGKILLs a child playing real
+# turns with the memory workers running and checks the save after each
+# kill; TestCrash does the same for raw turns appended through the store;
+# the soak plays 5,000 turns in one process (memory, goroutines, overhead).
+CRASH_KILLS       ?= 300
+STORE_CRASH_KILLS ?= 300
+
+torture: build
+	DIORAMA_CRASHLOOP_ITERATIONS=$(CRASH_KILLS) $(GO) test -tags '$(TAGS)' -count=1 -timeout 60m -run '^TestCrashLoop$$' -v ./cmd/diorama/
+	DIORAMA_CRASH_ITERATIONS=$(STORE_CRASH_KILLS) $(GO) test -tags '$(TAGS)' -count=1 -timeout 60m -run '^TestCrash$$' -v ./store/
+	./bin/diorama-bench -group soak
 
 bench: build
 	./bin/diorama-bench -out docs/bench.json

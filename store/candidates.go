@@ -430,7 +430,7 @@ func (s *Store) ftsIDs(ctx context.Context, q string, args ...any) ([]int64, err
 // localVectors is how many memories' local embeddings are kept: the
 // candidates of one line are mostly those of the line before (pinned,
 // significant, recent, and what the scene keeps coming back to).
-const localVectors = 4096
+const localVectors = 1024
 
 // localVector returns the local embedding of text, from the cache or
 // computed (fresh).

@@ -1,7 +1,10 @@
 // Command diorama-bench measures the engine against the performance budgets
 // of DESIGN.md section 12 and prints one table plus a JSON file.
 //
-//	diorama-bench [-events 100000] [-runs 5] [-out docs/bench.json]
+//	diorama-bench [-events 100000] [-runs 5] [-out docs/bench.json] [-group NAME,...]
+//
+// Without -group every group runs except the opt-in ones (soak: 5,000
+// turns, minutes), which run only when named: diorama-bench -group soak.
 //
 // The machine this project runs on has 2 cores and is noisy: every figure is
 // the median of several runs, and figures meant to be compared are taken in
@@ -15,6 +18,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -56,18 +60,23 @@ func main() {
 	runs := flag.Int("runs", 5, "repetitions per figure (the median is reported)")
 	out := flag.String("out", "", "write the JSON report to this file")
 	dir := flag.String("dir", "", "folder for synthetic saves (default: a temporary folder)")
-	only := flag.String("only", "", "comma-separated figure groups to run (default: all): "+strings.Join(groupNames(), ","))
+	groupsHelp := "comma-separated figure groups to run (default: all except " + strings.Join(optInNames(), ", ") +
+		": opt-in, run only when named): " + strings.Join(groupNames(), ",")
+	only := flag.String("only", "", groupsHelp)
+	grp := flag.String("group", "", "same as -only")
 	flag.Parse()
-	if err := run(*events, *runs, *out, *dir, *only, os.Stdout); err != nil {
+	if err := run(*events, *runs, *out, *dir, *only+","+*grp, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "diorama-bench:", err)
 		os.Exit(1)
 	}
 }
 
-// group is a set of figures measured together.
+// group is a set of figures measured together. An opt-in group is left
+// out of the default run (it takes minutes) and runs only when named.
 type group struct {
-	name string
-	run  func(b *bench) ([]result, error)
+	name  string
+	run   func(b *bench) ([]result, error)
+	optIn bool
 }
 
 // groups is the list every issue with a performance figure extends.
@@ -77,6 +86,16 @@ func groupNames() []string {
 	var names []string
 	for _, g := range groups {
 		names = append(names, g.name)
+	}
+	return names
+}
+
+func optInNames() []string {
+	var names []string
+	for _, g := range groups {
+		if g.optIn {
+			names = append(names, g.name)
+		}
 	}
 	return names
 }
@@ -106,13 +125,16 @@ func run(events, runs int, out, dir, only string, w io.Writer) error {
 	want := map[string]bool{}
 	for _, n := range strings.Split(only, ",") {
 		if n = strings.TrimSpace(n); n != "" {
+			if !slices.Contains(groupNames(), n) {
+				return fmt.Errorf("no figure group %q (groups: %s)", n, strings.Join(groupNames(), ","))
+			}
 			want[n] = true
 		}
 	}
 	rep := report{Date: time.Now().UTC().Format("2006-01-02"), Go: runtime.Version(), CPUs: runtime.NumCPU(),
 		Command: "diorama-bench " + strings.Join(os.Args[1:], " "), Events: events, Runs: runs}
 	for _, g := range groups {
-		if len(want) > 0 && !want[g.name] {
+		if len(want) > 0 && !want[g.name] || len(want) == 0 && g.optIn {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "diorama-bench: %s...\n", g.name)

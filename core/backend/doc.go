@@ -63,7 +63,12 @@
 // The default HTTP client has no timeout; this one has three: connect
 // (connect_timeout), response headers (header_timeout) and an idle
 // watchdog (idle_timeout) re-armed by every byte received, keep-alive
-// comments included. Cancelling the context (Esc in the shell) stops the
+// comments included. Keep-alives alone do not keep a stream alive forever:
+// one that sends nothing but keep-alives for header_timeout (before the
+// first text or between two chunks) is given up (ErrIdle), and one that
+// streams far beyond max_tokens without a finish_reason (more than
+// 4·max_tokens+256 chunks, or 256 bytes a token) is cut (ErrRunaway);
+// neither is retried. Cancelling the context (Esc in the shell) stops the
 // request at once.
 //
 // # Streams

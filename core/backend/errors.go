@@ -16,8 +16,12 @@ var (
 	ErrMalformed = errors.New("malformed response from the model server")
 	// ErrCut: the stream ended or broke before the model finished.
 	ErrCut = errors.New("stream cut")
-	// ErrIdle: the stream went silent for longer than the idle timeout.
+	// ErrIdle: the stream went silent for longer than the idle timeout, or
+	// sent nothing but keep-alives for longer than the header timeout.
 	ErrIdle = errors.New("the model server went silent")
+	// ErrRunaway: the stream went on far beyond max_tokens without a
+	// finish_reason (a server ignoring max_tokens, or one looping).
+	ErrRunaway = errors.New("the stream ran past max_tokens")
 	// ErrRateLimited: the server answered 429.
 	ErrRateLimited = errors.New("rate limited")
 	// ErrServer: the server answered 5xx (or sent such an error in-stream).
@@ -80,7 +84,7 @@ func (e *GenError) Unwrap() []error {
 // bare reports causes that add nothing to What: our own sentinels alone.
 func bare(err error) bool {
 	switch err {
-	case ErrCut, ErrIdle, ErrRateLimited, ErrServer, errHeaderTimeout, errIdleTimeout:
+	case ErrCut, ErrIdle, ErrRunaway, ErrRateLimited, ErrServer, errHeaderTimeout, errIdleTimeout, errNoProgress:
 		return true
 	}
 	return false

@@ -242,7 +242,9 @@ type failure struct {
 // failure before it can still be retried.
 func (c *OpenAI) attempt(ctx context.Context, creq openai.ChatCompletionRequest, n, maxTokens int) (*stream, *failure) {
 	actx, cancel := context.WithCancelCause(ctx)
-	w := &watch{header: c.cfg.HeaderTimeout, idle: c.cfg.IdleTimeout, cancel: cancel}
+	// Keep-alives without a single event for as long as the headers may
+	// take (the model queued or loading) is a stream that will not start.
+	w := &watch{header: c.cfg.HeaderTimeout, idle: c.cfg.IdleTimeout, progress: c.cfg.HeaderTimeout, cancel: cancel}
 	actx = context.WithValue(actx, watchKey{}, w)
 	raw, err := c.client.CreateChatCompletionStream(actx, creq)
 	if err != nil {

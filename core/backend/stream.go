@@ -107,7 +107,14 @@ func (s *stream) step() {
 		s.done()
 		return
 	}
+	s.w.progressed()
 	s.chunks++
+	if s.finish == "" && s.runaway() {
+		s.setFail(&failure{err: &GenError{Kind: kindFor(s.text.String()), Err: ErrRunaway,
+			What: fmt.Sprintf("the server kept streaming far past max_tokens (%d) without finishing (%d chunks, %d bytes of text)", s.maxTokens, s.chunks, s.text.Len()),
+			Hint: "the server ignores max_tokens or is looping; try again, or try another server or model"}})
+		return
+	}
 	ch, err := decodeChunk(ev.data)
 	if err != nil {
 		if s.finish != "" {
@@ -154,6 +161,18 @@ func (s *stream) step() {
 	}
 }
 
+// runaway reports a stream that went on far beyond what max_tokens allows
+// (a token is one chunk and a few bytes; the bounds leave a wide margin for
+// servers that send extra chunks or long tokens): left alone it would
+// stream forever, every keep-alive and token re-arming the idle watchdog.
+func (s *stream) runaway() bool {
+	mt := s.maxTokens
+	if mt <= 0 {
+		mt = 1 << 14 // no cap was asked for: still not forever
+	}
+	return s.chunks > 4*mt+256 || s.text.Len() > 256*mt+64<<10
+}
+
 // done handles data: [DONE], the server's explicit end of the stream. With
 // a finish_reason, or with text (servers that omit finish_reason but do
 // send [DONE]: a cut connection cannot produce [DONE]), the reply is
@@ -182,6 +201,10 @@ func (s *stream) end(err error) {
 		s.eof = true
 	case s.parent.Err() != nil:
 		s.setFail(&failure{err: s.c.cancelled(s.parent.Err(), text, s.attempts)})
+	case errors.Is(context.Cause(s.actx), errNoProgress):
+		s.setFail(&failure{err: &GenError{Kind: kindFor(text), Err: ErrIdle,
+			What: fmt.Sprintf("the server sent only keep-alives, no data, for %s", s.c.cfg.HeaderTimeout),
+			Hint: "the model may be queued or stuck on the server; try again, or raise header_timeout in config.lua if it is just slow to start"}})
 	case errors.Is(context.Cause(s.actx), errIdleTimeout):
 		s.setFail(&failure{err: &GenError{Kind: kindFor(text), Err: ErrIdle,
 			What: fmt.Sprintf("no data from the server for %s", s.c.cfg.IdleTimeout),

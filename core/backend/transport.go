@@ -21,6 +21,7 @@ type HTTPDoer interface {
 var (
 	errHeaderTimeout = errors.New("no response headers in time")
 	errIdleTimeout   = errors.New("no data in time")
+	errNoProgress    = errors.New("only keep-alives in time")
 )
 
 // newHTTPClient is the client the OpenAI-compatible backend uses: the
@@ -37,15 +38,20 @@ func newHTTPClient(connect time.Duration) *http.Client {
 
 // watch guards one request: a deadline for the response headers, then an
 // idle watchdog re-armed by every byte of the body (keep-alive comments
-// count: they prove the server is alive). When a deadline fires it cancels
-// the request's context with a cause.
+// count: they prove the server is alive). A stream's reader may also ask
+// for a progress deadline, re-armed only by events: keep-alives alone do
+// not keep a stream alive forever. When a deadline fires it cancels the
+// request's context with a cause.
 type watch struct {
-	mu      sync.Mutex
-	header  time.Duration // 0: no header deadline
-	idle    time.Duration // 0: no idle watchdog
-	timer   *time.Timer
-	cancel  context.CancelCauseFunc
-	stopped bool
+	mu       sync.Mutex
+	header   time.Duration // 0: no header deadline
+	idle     time.Duration // 0: no idle watchdog
+	progress time.Duration // 0: no progress deadline
+	timer    *time.Timer
+	ptimer   *time.Timer
+	bytes    bool // bytes arrived since the last event (keep-alives)
+	cancel   context.CancelCauseFunc
+	stopped  bool
 
 	status  int         // the response status, once headers arrived
 	headers http.Header // the response headers
@@ -71,6 +77,7 @@ func (w *watch) arm(d time.Duration, cause error) {
 func (w *watch) touch() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.bytes = true
 	if w.timer != nil && !w.stopped {
 		w.timer.Reset(w.idle)
 	}
@@ -87,12 +94,46 @@ func (w *watch) shorten(d time.Duration) {
 	w.touch()
 }
 
+// progressed (re-)arms the progress deadline: at the response headers and
+// at each event of the stream.
+func (w *watch) progressed() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.bytes = false
+	if w.progress <= 0 || w.stopped {
+		return
+	}
+	if w.ptimer == nil {
+		w.ptimer = time.AfterFunc(w.progress, w.noProgress)
+		return
+	}
+	w.ptimer.Reset(w.progress)
+}
+
+// noProgress fires when no event came for the progress deadline. If bytes
+// did come (keep-alives) the stream is given up; if none did, silence is
+// the idle watchdog's to report, and the deadline waits another round.
+func (w *watch) noProgress() {
+	w.mu.Lock()
+	kept, stopped := w.bytes, w.stopped
+	if !kept && !stopped {
+		w.ptimer.Reset(w.progress)
+	}
+	w.mu.Unlock()
+	if kept && !stopped {
+		w.cancel(errNoProgress)
+	}
+}
+
 func (w *watch) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopped = true
 	if w.timer != nil {
 		w.timer.Stop()
+	}
+	if w.ptimer != nil {
+		w.ptimer.Stop()
 	}
 }
 
@@ -130,6 +171,7 @@ func (d *watchDoer) Do(req *http.Request) (*http.Response, error) {
 	// The idle watchdog guards every body, error bodies included (go-openai
 	// reads those to the end with no deadline of its own).
 	w.arm(w.idle, errIdleTimeout)
+	w.progressed()
 	wb := &watchedBody{ReadCloser: resp.Body, w: w}
 	resp.Body = wb
 	w.mu.Lock()
