@@ -47,7 +47,7 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 	if len(terms) == 0 {
 		return idf, nil
 	}
-	n, err := r.s.memoryCount(r.ctx, r.maxID, r.memGen)
+	n, err := r.s.memoryCount(r.ctx, r.q, r.maxID, r.memGen)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 		case df > common:
 			// A common word: how common (in every memory, counted up to a
 			// cap and cached) gives its idf; it picks no candidates.
-			if df, err = r.s.termDF(r.ctx, t, r.maxID, r.memGen); err != nil {
+			if df, err = r.s.termDF(r.ctx, r.q, t, r.maxID, r.memGen); err != nil {
 				return nil, fmt.Errorf("lexical search: %w", err)
 			}
 			idf[t] = math.Log(1 + float64(n)/float64(max(df, 1)))
@@ -131,7 +131,7 @@ func (r *retrieval) otherCandidates() error {
 			WHERE significance >= ?7 AND mask & ?1 <> 0 ORDER BY significance DESC, id DESC LIMIT ?2)`
 		args = append(args, r.w.AutoPin)
 	}
-	rows, err := r.s.rdb.QueryContext(r.ctx, q, args...)
+	rows, err := r.q.QueryContext(r.ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (c counted) extends(maxID, gen int64) bool {
 // termDF returns how many memories (anyone's, up to commonCount) hold a
 // common word, as of the newest memory maxID: counted once, then only over
 // the memories added since.
-func (s *Store) termDF(ctx context.Context, term string, maxID, gen int64) (int, error) {
+func (s *Store) termDF(ctx context.Context, q querier, term string, maxID, gen int64) (int, error) {
 	m := s.mem
 	m.cmu.Lock()
 	v, ok := m.dfs.get(term)
@@ -179,7 +179,7 @@ func (s *Store) termDF(ctx context.Context, term string, maxID, gen int64) (int,
 		c.asOf = maxID
 	case ok && c.extends(maxID, gen):
 		var k int64
-		err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? LIMIT ?)`,
+		err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? LIMIT ?)`,
 			"text : "+ftsPrefix(term), c.asOf, maxID, commonCount-c.n).Scan(&k)
 		if err != nil {
 			return 0, err
@@ -187,7 +187,7 @@ func (s *Store) termDF(ctx context.Context, term string, maxID, gen int64) (int,
 		c = counted{n: c.n + k, asOf: maxID, gen: gen}
 	default:
 		c = counted{asOf: maxID, gen: gen}
-		err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid <= ? LIMIT ?)`,
+		err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid <= ? LIMIT ?)`,
 			"text : "+ftsPrefix(term), maxID, commonCount).Scan(&c.n)
 		if err != nil {
 			return 0, err
@@ -202,7 +202,7 @@ func (s *Store) termDF(ctx context.Context, term string, maxID, gen int64) (int,
 // memoryCount returns how many memories the projection holds up to the
 // newest, maxID (for idf): counted once, then only over the memories added
 // since.
-func (s *Store) memoryCount(ctx context.Context, maxID, gen int64) (int64, error) {
+func (s *Store) memoryCount(ctx context.Context, q querier, maxID, gen int64) (int64, error) {
 	m := s.mem
 	m.cmu.Lock()
 	c := m.count
@@ -211,13 +211,13 @@ func (s *Store) memoryCount(ctx context.Context, maxID, gen int64) (int64, error
 	case c.asOf > 0 && c.extends(maxID, gen) && c.asOf == maxID:
 	case c.asOf > 0 && c.extends(maxID, gen):
 		var k int64
-		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id > ? AND id <= ?`, c.asOf, maxID).Scan(&k); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id > ? AND id <= ?`, c.asOf, maxID).Scan(&k); err != nil {
 			return 0, err
 		}
 		c = counted{n: c.n + k, asOf: maxID, gen: gen}
 	default:
 		c = counted{asOf: maxID, gen: gen}
-		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id <= ?`, maxID).Scan(&c.n); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id <= ?`, maxID).Scan(&c.n); err != nil {
 			return 0, err
 		}
 	}
@@ -313,7 +313,7 @@ func (r *retrieval) termHits(t, wm string, limit int) ([]int64, error) {
 	} else {
 		old = nil
 		var err error
-		ids, err = r.s.ftsIDs(r.ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT ?`,
+		ids, err = r.s.ftsIDs(r.ctx, r.q, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT ?`,
 			wm+" AND text : "+ftsPrefix(t), r.maxID, limit)
 		if err != nil {
 			return nil, err
@@ -361,7 +361,7 @@ func (r *retrieval) termDelta(t string, from int64) ([]idMask, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.s.ftsIDs(r.ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? ORDER BY rowid DESC`,
+	ids, err := r.s.ftsIDs(r.ctx, r.q, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? ORDER BY rowid DESC`,
 		"text : "+ftsPrefix(t), from, r.maxID)
 	if err != nil {
 		return nil, err
@@ -387,7 +387,7 @@ func (r *retrieval) newMasks(from int64) (map[int64]core.Mask, error) {
 	if ok {
 		return v.(map[int64]core.Mask), nil
 	}
-	rows, err := r.s.rdb.QueryContext(r.ctx, `SELECT id, mask FROM memories WHERE id > ? AND id <= ?`, from, r.maxID)
+	rows, err := r.q.QueryContext(r.ctx, `SELECT id, mask FROM memories WHERE id > ? AND id <= ?`, from, r.maxID)
 	if err != nil {
 		return nil, err
 	}
@@ -410,8 +410,8 @@ func (r *retrieval) newMasks(from int64) (map[int64]core.Mask, error) {
 }
 
 // ftsIDs runs a query of the lexical index returning rowids.
-func (s *Store) ftsIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+func (s *Store) ftsIDs(ctx context.Context, db querier, q string, args ...any) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -19,8 +19,19 @@ func (s *Store) RecentLines(ctx context.Context, who core.Mask, limit int) ([]co
 	if limit <= 0 {
 		return nil, nil
 	}
+	var out []core.Line
+	err := s.readOnWriter(ctx, func(ctx context.Context, q querier) error {
+		var err error
+		out, err = s.recentLines(ctx, q, who, limit)
+		return err
+	})
+	return out, err
+}
+
+// recentLines is RecentLines reading through q.
+func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit int) ([]core.Line, error) {
 	var gen int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'), 0)`).Scan(&gen)
+	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'), 0)`).Scan(&gen)
 	if err != nil {
 		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
 	}
@@ -37,7 +48,7 @@ func (s *Store) RecentLines(ctx context.Context, who core.Mask, limit int) ([]co
 	if old != nil {
 		from = old.asOf
 	}
-	fresh, err := s.linesAfter(ctx, who, from, limit)
+	fresh, err := s.linesAfter(ctx, q, who, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
 	}
@@ -70,8 +81,8 @@ type lineWindow struct {
 
 // linesAfter reads the last limit lines who heard with an id after from,
 // oldest first.
-func (s *Store) linesAfter(ctx context.Context, who core.Mask, from int64, limit int) ([]core.Line, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, who, text, mask, world_time FROM memories
+func (s *Store) linesAfter(ctx context.Context, q querier, who core.Mask, from int64, limit int) ([]core.Line, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, who, text, mask, world_time FROM memories
 		WHERE kind = ? AND mask & ? <> 0 AND id > ? ORDER BY id DESC LIMIT ?`, KindEpisodic, int64(who), from, limit)
 	if err != nil {
 		return nil, err

@@ -250,8 +250,21 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Recollection, RetrieveSt
 	k = min(k, maxRecall)
 	who &= core.MaskAll
 	emb, local, w := s.mem.settings()
-	r := &retrieval{s: s, ctx: ctx, who: who, k: k, w: w, emb: emb, local: local, cands: map[int64]*cand{}, carried: q.CarriedFrom}
-	out, err := r.run(query, &st)
+	// An embeddings server answers the query outside the writer's turn:
+	// it may take seconds, and the writer must not wait for it.
+	var served *queryVec
+	var servedErr error
+	if local == nil && hasWords(query) {
+		served, servedErr = s.serverQueryVector(ctx, emb, query)
+	}
+	var out []Recollection
+	err := s.readOnWriter(ctx, func(ctx context.Context, rq querier) error {
+		r := &retrieval{s: s, q: rq, ctx: ctx, who: who, k: k, w: w, emb: emb, local: local, cands: map[int64]*cand{}, carried: q.CarriedFrom,
+			served: served, servedErr: servedErr}
+		var err error
+		out, err = r.run(query, &st)
+		return err
+	})
 	st.Took = time.Since(start)
 	if err != nil {
 		return nil, st, fmt.Errorf("recall for %s: %w", who, err)
@@ -275,6 +288,7 @@ type cand struct {
 
 type retrieval struct {
 	s     *Store
+	q     querier // what it reads through (Store.readOnWriter)
 	ctx   context.Context
 	who   core.Mask
 	k     int
@@ -283,14 +297,16 @@ type retrieval struct {
 	local *embed.Local
 	cands map[int64]*cand
 
-	carried    int64  // Query.CarriedFrom
-	cutoff     int64  // lines with a larger id are in the prompt's history: left out
-	now        int64  // world time of the newest memory
-	maxID      int64  // the newest memory
-	head       int64  // the head the projection reflects
-	vecGen     int64  // the vector index's generation (codes.go)
-	memGen     int64  // the memories' generation: bumped when any are deleted (codes.go)
-	indexModel string // the vector index's embedder
+	carried    int64     // Query.CarriedFrom
+	served     *queryVec // the query's vector from an embeddings server (nil: local, or it failed)
+	servedErr  error     // why the server gave none
+	cutoff     int64     // lines with a larger id are in the prompt's history: left out
+	now        int64     // world time of the newest memory
+	maxID      int64     // the newest memory
+	head       int64     // the head the projection reflects
+	vecGen     int64     // the vector index's generation (codes.go)
+	memGen     int64     // the memories' generation: bumped when any are deleted (codes.go)
+	indexModel string    // the vector index's embedder
 }
 
 func (r *retrieval) add(id int64) *cand {
@@ -315,7 +331,7 @@ func (r *retrieval) run(query string, st *RetrieveStats) ([]Recollection, error)
 		return nil, err
 	}
 	var qv *queryVec
-	if strings.TrimSpace(query) != "" && len(embed.Words(query)) > 0 {
+	if hasWords(query) {
 		var verr error
 		if qv, verr = r.queryVector(query, idf); verr != nil {
 			st.VectorOff = "the query could not be embedded: " + verr.Error()
@@ -369,7 +385,7 @@ func (r *retrieval) begin() error {
 	var head, model sql.NullString
 	var gen, memGen sql.NullInt64
 	n := max(r.w.RecentLines, 1)
-	err := r.s.rdb.QueryRowContext(r.ctx, `SELECT m.id, m.world_time,
+	err := r.q.QueryRowContext(r.ctx, `SELECT m.id, m.world_time,
 			(SELECT value FROM meta WHERE key = 'projection_seq'),
 			(SELECT value FROM meta WHERE key = 'vec_model'),
 			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'vec_gen'),
@@ -423,8 +439,14 @@ func (r *retrieval) queryVector(query string, idf map[string]float64) (*queryVec
 		})
 		return &queryVec{vec: vec, code: signCode(vec)}, nil
 	}
-	key := r.emb.Model() + "\x00" + query
-	m := r.s.mem
+	return r.served, r.servedErr
+}
+
+// serverQueryVector embeds a query with an embeddings server, through a
+// cache (every bot answering a line asks with the same query).
+func (s *Store) serverQueryVector(ctx context.Context, emb Embedder, query string) (*queryVec, error) {
+	key := emb.Model() + "\x00" + query
+	m := s.mem
 	m.qmu.Lock()
 	v, ok := m.queries.get(key)
 	m.qmu.Unlock()
@@ -433,9 +455,9 @@ func (r *retrieval) queryVector(query string, idf map[string]float64) (*queryVec
 	}
 	var vec []float32
 	{
-		ctx, cancel := context.WithTimeout(r.ctx, queryEmbedTimeout)
+		ctx, cancel := context.WithTimeout(ctx, queryEmbedTimeout)
 		defer cancel()
-		vs, err := r.emb.Embed(ctx, []string{query})
+		vs, err := emb.Embed(ctx, []string{query})
 		if err != nil {
 			return nil, err
 		}
@@ -451,6 +473,11 @@ func (r *retrieval) queryVector(query string, idf map[string]float64) (*queryVec
 	m.queries.put(key, qv)
 	m.qmu.Unlock()
 	return qv, nil
+}
+
+// hasWords reports whether a query has anything to embed.
+func hasWords(query string) bool {
+	return strings.TrimSpace(query) != "" && len(embed.Words(query)) > 0
 }
 
 // queryEmbedTimeout bounds waiting for an embeddings server on a query: a
@@ -472,7 +499,7 @@ func (r *retrieval) load() error {
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		rows, err := r.s.rdb.QueryContext(r.ctx, `SELECT id, kind, who, mask, text, world_time, pinned, significance
+		rows, err := r.q.QueryContext(r.ctx, `SELECT id, kind, who, mask, text, world_time, pinned, significance
 			FROM memories WHERE id IN (`+placeholders(n)+`)`, args...)
 		if err != nil {
 			return err
@@ -545,7 +572,7 @@ func (r *retrieval) vectors(q []float32) (int, error) {
 		for _, h := range hashes[:n] {
 			args = append(args, h)
 		}
-		rows, err := r.s.rdb.QueryContext(r.ctx, `SELECT hash, dims, vec FROM embedding_cache WHERE model = ? AND hash IN (`+placeholders(n)+`)`, args...)
+		rows, err := r.q.QueryContext(r.ctx, `SELECT hash, dims, vec FROM embedding_cache WHERE model = ? AND hash IN (`+placeholders(n)+`)`, args...)
 		if err != nil {
 			return 0, err
 		}
