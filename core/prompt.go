@@ -100,7 +100,8 @@ func BuildPrompt(sections []Section, budget int, count func(string) int) (Prompt
 	type part struct {
 		sec     Section
 		items   []SectionItem
-		tokens  int
+		text    string // the section's text as it stands (items joined by newlines)
+		tokens  int    // count(text)
 		dropped bool
 		trimmed int
 	}
@@ -112,32 +113,30 @@ func BuildPrompt(sections []Section, budget int, count func(string) int) (Prompt
 		if s.Role != "system" && s.Role != "user" && s.Role != "assistant" {
 			return Prompt{}, fmt.Errorf("section %q: role %q: want system, user or assistant", s.Name, s.Role)
 		}
-		p := &part{sec: s, items: append([]SectionItem(nil), s.Items...)}
-		parts[i] = p
-	}
-	text := func(p *part) string {
-		if p.items != nil || len(p.sec.Items) > 0 {
-			lines := make([]string, len(p.items))
-			for i, it := range p.items {
+		p := &part{sec: s, items: append([]SectionItem(nil), s.Items...), text: s.Text}
+		if len(s.Items) > 0 {
+			lines := make([]string, len(s.Items))
+			for i, it := range s.Items {
 				lines[i] = it.Text
 			}
-			return strings.Join(lines, "\n")
+			p.text = strings.Join(lines, "\n")
 		}
-		return p.sec.Text
+		p.tokens = count(p.text)
+		parts[i] = p
 	}
+	joint := count("\n\n")
 	total := func() int {
 		n, prevRole := 0, ""
 		for _, p := range parts {
-			if p.dropped || text(p) == "" {
+			if p.dropped || p.text == "" {
 				continue
 			}
-			p.tokens = count(text(p))
 			n += p.tokens
 			if p.sec.Role != prevRole {
 				n += messageOverhead
 				prevRole = p.sec.Role
 			} else {
-				n += count("\n\n")
+				n += joint
 			}
 		}
 		return n
@@ -160,6 +159,10 @@ func BuildPrompt(sections []Section, budget int, count func(string) int) (Prompt
 		}
 		p := parts[order[oi]]
 		if len(p.items) > 1 {
+			// The text without its first item: that item and the newline
+			// joining it to the rest.
+			p.text = p.text[len(p.items[0].Text)+1:]
+			p.tokens = count(p.text)
 			p.items = p.items[1:]
 			p.trimmed++
 			continue
@@ -186,10 +189,10 @@ func BuildPrompt(sections []Section, budget int, count func(string) int) (Prompt
 		}
 	}
 	for _, p := range parts {
-		t := text(p)
+		t := p.text
 		included := !p.dropped && t != ""
 		pr.Manifest.Sections = append(pr.Manifest.Sections, SectionReport{Name: p.sec.Name, Role: p.sec.Role,
-			Priority: p.sec.Priority, Tokens: count(t), Included: included, Trimmed: p.trimmed})
+			Priority: p.sec.Priority, Tokens: p.tokens, Included: included, Trimmed: p.trimmed})
 		if !included {
 			continue
 		}

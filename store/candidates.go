@@ -427,6 +427,23 @@ func (s *Store) ftsIDs(ctx context.Context, db querier, q string, args ...any) (
 	return ids, rows.Err()
 }
 
+// stems returns the stemmed words of a memory's text (stemSet), kept for
+// the texts of recent candidates like their embeddings.
+func (s *Store) stems(text string) map[string]bool {
+	m := s.mem
+	m.vmu.Lock()
+	v, ok := m.stemSets.get(text)
+	m.vmu.Unlock()
+	if ok {
+		return v.(map[string]bool)
+	}
+	ws := stemSet(text)
+	m.vmu.Lock()
+	m.stemSets.put(text, ws)
+	m.vmu.Unlock()
+	return ws
+}
+
 // localVectors is how many memories' local embeddings are kept: the
 // candidates of one line are mostly those of the line before (pinned,
 // significant, recent, and what the scene keeps coming back to).

@@ -46,12 +46,13 @@ type memoryIndex struct {
 
 	codes codeCopy // the vector index's codes, searched in memory
 
-	lmu     sync.Mutex
-	lex     *lru // word + "\x00" + witness match -> *lexEntry: a word's newest memories, per point of view
-	deltas  *lru // the memories added since a point: a word's hits in them, and their masks
-	windows *lru // who + "\x00" + limit -> *lineWindow: RecentLines
-	vmu     sync.Mutex
-	vecs    *lru // memory text -> its local embedding
+	lmu      sync.Mutex
+	lex      *lru // word + "\x00" + witness match -> *lexEntry: a word's newest memories, per point of view
+	deltas   *lru // the memories added since a point: a word's hits in them, and their masks
+	windows  *lru // who + "\x00" + limit -> *lineWindow: RecentLines
+	vmu      sync.Mutex
+	vecs     *lru // memory text -> its local embedding
+	stemSets *lru // memory text -> its stemmed words (stemSet)
 
 	cmu   sync.Mutex
 	count counted // memories in the projection
@@ -68,7 +69,7 @@ type queryVec struct {
 
 func newMemoryIndex() *memoryIndex {
 	l := embed.NewLocal(0)
-	return &memoryIndex{embedder: l, local: l, weights: DefaultWeights(), queries: newLRU(256), lex: newLRU(512), deltas: newLRU(64), windows: newLRU(16), vecs: newLRU(localVectors), dfs: newLRU(1024)}
+	return &memoryIndex{embedder: l, local: l, weights: DefaultWeights(), queries: newLRU(256), lex: newLRU(512), deltas: newLRU(64), windows: newLRU(16), vecs: newLRU(localVectors), stemSets: newLRU(localVectors), dfs: newLRU(1024)}
 }
 
 func (m *memoryIndex) settings() (Embedder, *embed.Local, Weights) {
@@ -649,7 +650,7 @@ func (r *retrieval) rank(terms []string, idf map[string]float64) []Recollection 
 		}
 		if idfSum > 0 {
 			var got float64
-			ws := stemSet(c.text)
+			ws := r.s.stems(c.text)
 			for _, t := range terms {
 				if ws[t] {
 					got += idf[t] * idf[t]

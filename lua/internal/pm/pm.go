@@ -9,6 +9,7 @@ package pm
 
 import (
 	"fmt"
+	"sync"
 )
 
 const (
@@ -658,6 +659,44 @@ redo:
 
 // Find returns up to limit matches (all when limit < 0) of pattern p in src
 // from offset, under budget b (nil: unbounded).
+// program is a compiled pattern.
+type program struct {
+	insts    []inst
+	mustHead bool
+}
+
+// programs keeps the patterns compiled lately: templates and hooks match
+// the same few patterns on every call. Compiled instructions are never
+// changed by a match, so one program serves every caller.
+var programs = struct {
+	sync.Mutex
+	m map[string]program
+}{m: map[string]program{}}
+
+// maxPrograms bounds the cache; when full it starts over.
+const maxPrograms = 256
+
+// compiled returns the instructions of pattern p, compiling it if it is
+// not cached (a malformed pattern panics with *Error, as parsePattern
+// does, and is not cached).
+func compiled(p string) ([]inst, bool) {
+	programs.Lock()
+	pr, ok := programs.m[p]
+	programs.Unlock()
+	if ok {
+		return pr.insts, pr.mustHead
+	}
+	pat := parsePattern(newScanner([]byte(p)), true)
+	pr = program{insts: compilePattern(pat), mustHead: pat.MustHead}
+	programs.Lock()
+	if len(programs.m) >= maxPrograms {
+		programs.m = map[string]program{}
+	}
+	programs.m[p] = pr
+	programs.Unlock()
+	return pr.insts, pr.mustHead
+}
+
 func Find(p string, src []byte, offset, limit int, b *Budget) (matches []*MatchData, err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -668,8 +707,7 @@ func Find(p string, src []byte, offset, limit int, b *Budget) (matches []*MatchD
 			}
 		}
 	}()
-	pat := parsePattern(newScanner([]byte(p)), true)
-	insts := compilePattern(pat)
+	insts, mustHead := compiled(p)
 	matches = []*MatchData{}
 	for sp := offset; sp <= len(src); {
 		ok, nsp, ms := recursiveVM(b, src, insts, 0, sp, 0)
@@ -680,7 +718,7 @@ func Find(p string, src []byte, offset, limit int, b *Budget) (matches []*MatchD
 			}
 			matches = append(matches, ms)
 		}
-		if len(matches) == limit || pat.MustHead {
+		if len(matches) == limit || mustHead {
 			break
 		}
 	}
