@@ -33,6 +33,19 @@ torture: build
 	DIORAMA_CRASH_ITERATIONS=$(STORE_CRASH_KILLS) $(GO) test -tags '$(TAGS)' -count=1 -timeout 60m -run '^TestCrash$$' -v ./store/
 	./bin/diorama-bench -group soak
 
+# fuzz: every fuzz target of every package for FUZZTIME each, one after the
+# other (targets are found with go test -list, not listed here). Their seed
+# corpora (testdata/fuzz) run as ordinary tests in `make test`.
+FUZZTIME ?= 30s
+
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -tags '$(TAGS)' -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg || exit 1; \
+		done; \
+	done
+
 bench: build
 	./bin/diorama-bench -out docs/bench.json
 

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"diorama/cmd/internal/gctune"
 )
 
 // result is one row of the table.
@@ -47,6 +49,7 @@ type report struct {
 }
 
 func main() {
+	gctune.Apply() // as the app runs
 	if len(os.Args) > 2 && os.Args[1] == "-child-open" {
 		// Re-executed by measureOpen: open a save in a fresh process and
 		// report time-to-ready and resident memory.

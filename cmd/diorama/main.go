@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"diorama/cmd/internal/gctune"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -56,6 +58,7 @@ func (e *exitError) Error() string { return e.msg }
 var errSilent = &exitError{code: 1}
 
 func main() {
+	gctune.Apply()
 	os.Exit(run(&env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv}, os.Args[1:]))
 }
 
