@@ -271,3 +271,27 @@ func parts(rs []store.Recollection) string {
 	}
 	return b.String()
 }
+
+// TestWorkersCheckpoint: turns no longer pay for SQLite's automatic
+// checkpoint; the memory workers checkpoint when they are idle, so after a
+// catch-up fewer than checkpointCommits commits are waiting for one.
+func TestWorkersCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newSave(t)
+	eng := mustEngine(t, s, store.DefaultBranch)
+	for i := range 30 {
+		if _, err := eng.Append(ctx, lineTurn(eng.State(), core.MaskAll, fmt.Sprintf("line %d about the thermos", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.CommitsSinceCheckpoint(); n < 30 {
+		t.Fatalf("%d commits counted after 30 turns", n)
+	}
+	w := startWorkers(t, s)
+	if err := w.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CommitsSinceCheckpoint(); n >= 8 {
+		t.Fatalf("after the workers caught up, %d commits since the last checkpoint", n)
+	}
+}

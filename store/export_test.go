@@ -34,3 +34,6 @@ func (s *Store) CodesInChunks(ctx context.Context) (int, error) {
 	_, n, err := readChunks(ctx, tx)
 	return n, err
 }
+
+// CommitsSinceCheckpoint exposes the count checkpointIfDue goes by.
+func (s *Store) CommitsSinceCheckpoint() int64 { return s.commits.Load() }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"diorama/core"
@@ -61,6 +62,8 @@ type Store struct {
 	closeErr  error
 
 	mem *memoryIndex // retrieval settings and caches (retrieve.go)
+
+	commits atomic.Int64 // commits since the last checkpoint (checkpointIfDue)
 }
 
 var (
@@ -280,6 +283,11 @@ func start(path string) (*Store, error) {
 		wconn.Close()
 		wdb.Close()
 		return nil, fmt.Errorf("open for writing: journal mode is %q, want wal (%v)", mode, err)
+	}
+	if _, err := wconn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autoCheckpointPages)); err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("open for writing: %w", err)
 	}
 	rdb, err := sql.Open("sqlite3", readerDSN(path))
 	if err != nil {

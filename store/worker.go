@@ -105,6 +105,11 @@ func (w *Workers) start(ctx context.Context, which int, step func(context.Contex
 			if ctx.Err() != nil {
 				return
 			}
+			if err == nil && n == 0 && which == embedWorker {
+				// Nothing to embed: a quiet moment to checkpoint, off the
+				// turns' path (writer.go).
+				err = w.s.checkpointIfDue(ctx)
+			}
 			w.mu.Lock()
 			if err != nil {
 				w.lastErr[which] = err
