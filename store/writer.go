@@ -200,32 +200,24 @@ func (s *Store) readOnWriter(ctx context.Context, fn func(ctx context.Context, q
 	if q, ok := ctx.Value(onWriterKey{}).(querier); ok {
 		return fn(ctx, q)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	j := &job{ctx: ctx, read: fn, done: make(chan result, 1)}
-	select {
-	case s.jobs <- j:
-	case <-s.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	res := <-j.done
-	if res.panic != nil {
-		panic(res.panic)
-	}
-	return res.err
+	return s.submit(&job{ctx: ctx, read: fn})
 }
 
 // write submits fn to the writer and waits for its result. If ctx ends
 // before the writer takes the job, nothing runs; once taken, the
 // transaction runs under ctx and is rolled back if ctx ends first.
 func (s *Store) write(ctx context.Context, fn func(context.Context, *wtx) error) error {
+	return s.submit(&job{ctx: ctx, fn: fn})
+}
+
+// submit hands j to the writer and waits for its result; a panic in the job
+// is raised again here, in the caller's goroutine.
+func (s *Store) submit(j *job) error {
+	ctx := j.ctx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &job{ctx: ctx, fn: fn, done: make(chan result, 1)}
+	j.done = make(chan result, 1)
 	select {
 	case s.jobs <- j:
 	case <-s.quit:

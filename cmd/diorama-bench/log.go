@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"diorama/core"
@@ -188,20 +185,4 @@ func childOpen(path string, w io.Writer) error {
 }
 
 // peakRSS reads VmHWM (peak resident set) from /proc/self/status, in KiB.
-func peakRSS() (float64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			fields := strings.Fields(rest)
-			if len(fields) > 0 {
-				return strconv.ParseFloat(fields[0], 64)
-			}
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
-}
+func peakRSS() (float64, error) { return rssKB("VmHWM") }

@@ -369,16 +369,9 @@ func (rep *soakReport) results() []result {
 		r50.Note = fmt.Sprintf("process CPU p50 %.2f ms", percentile(slices.Clone(cpu), 50))
 		r99 = plain("soak: turn overhead p99, "+name, p99, "ms")
 		// The slow tail: where the slowest 1% of turns spent their time.
-		ts := slices.Clone(rep.parts[from-1 : to])
-		slices.SortFunc(ts, func(x, y turnTime) int { return int(x.total - y.total) })
-		tail := ts[len(ts)-max(1, len(ts)/100):]
-		var tt, ta, tr time.Duration
-		for _, t := range tail {
-			tt, ta, tr = tt+t.total, ta+t.append, tr+t.recall
-		}
-		nt := time.Duration(len(tail))
+		nt, mean := slowTail(slices.Clone(rep.parts[from-1:to]), 100)
 		r99.Note = fmt.Sprintf("process CPU p99 %.2f ms; slowest %d: mean %.1f = append %.1f + store reads %.1f + rest %.1f; turns ending no scene p99 %.2f ms; %d scene-ending turns (2 summaries each) median %.2f ms",
-			percentile(cpu, 99), len(tail), ms(tt/nt), ms(ta/nt), ms(tr/nt), ms((tt-ta-tr)/nt), percentile(ord, 99), len(ends), median(ends))
+			percentile(cpu, 99), nt, ms(mean.total), ms(mean.append), ms(mean.recall), ms(mean.total-mean.append-mean.recall), percentile(ord, 99), len(ends), median(ends))
 		return r50, r99, p50, p99
 	}
 	e50, e99, p50a, p99a := window(1, k)

@@ -263,8 +263,8 @@ type turnRig struct {
 	sess     *core.Session
 	script   *backend.Scripted
 	workers  *store.Workers // nil: no memory workers run
-	n        int // events in the save when opened
-	memories int // memory rows then
+	n        int            // events in the save when opened
+	memories int            // memory rows then
 	turn     int
 }
 
@@ -313,6 +313,19 @@ var replyTexts = []string{
 // the CPU time the whole process used meanwhile (GC workers included): on a
 // busy machine a wall time far above the CPU time is waiting, not work.
 type turnTime struct{ total, append, recall, cpu time.Duration }
+
+// slowTail returns how many turns the slowest 1/frac of ts are (at least
+// one) and the mean of each part of their time. It sorts ts.
+func slowTail(ts []turnTime, frac int) (int, turnTime) {
+	slices.SortFunc(ts, func(a, b turnTime) int { return int(a.total - b.total) })
+	tail := ts[len(ts)-max(1, len(ts)/frac):]
+	var sum turnTime
+	for _, t := range tail {
+		sum.total, sum.append, sum.recall, sum.cpu = sum.total+t.total, sum.append+t.append, sum.recall+t.recall, sum.cpu+t.cpu
+	}
+	n := time.Duration(len(tail))
+	return len(tail), turnTime{total: sum.total / n, append: sum.append / n, recall: sum.recall / n, cpu: sum.cpu / n}
+}
 
 // processCPU is the user and system time this process has used.
 func processCPU() time.Duration {
@@ -456,17 +469,11 @@ func benchTurn(b *bench) ([]result, error) {
 		r50 := atMost("turn overhead p50 ("+label+")", p50[i], "ms", 5)
 		r50.Note = fmt.Sprintf("medians: append %.2f, store reads %.2f, rest (Lua, prompts, GC) %.2f; process CPU %.2f",
 			median(app), median(rec), median(rest), percentile(cpu, 50))
-		// The slow tail: which part grew in the slowest 2%% of turns.
-		slices.SortFunc(ts, func(a, b turnTime) int { return int(a.total - b.total) })
-		tail := ts[len(ts)-max(1, len(ts)/50):]
-		var ta, tr, tt time.Duration
-		for _, t := range tail {
-			ta, tr, tt = ta+t.append, tr+t.recall, tt+t.total
-		}
-		n := time.Duration(len(tail))
+		// The slow tail: which part grew in the slowest 2% of turns.
+		n, mean := slowTail(ts, 50)
 		r99 := atMost("turn overhead p99 ("+label+")", percentile(total, 99), "ms", 20)
 		r99.Note = fmt.Sprintf("process CPU p99 %.1f; slowest %d: mean %.1f = append %.1f + reads %.1f + rest %.1f",
-			percentile(cpu, 99), len(tail), ms(tt/n), ms(ta/n), ms(tr/n), ms((tt-ta-tr)/n))
+			percentile(cpu, 99), n, ms(mean.total), ms(mean.append), ms(mean.recall), ms(mean.total-mean.append-mean.recall))
 		out = append(out, r50, r99)
 	}
 	last := len(rigs) - 1
