@@ -1,6 +1,8 @@
 package core_test
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,6 +96,9 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
+		if !slices.Contains(core.Ops(), c.Op) {
+			t.Fatalf("accepted unknown op %q", c.Op)
+		}
 		// A parsed command re-encodes and re-parses to itself.
 		c2, err := core.ParseCommand(c.JSON())
 		if err != nil {
@@ -101,6 +106,9 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if string(c2.JSON()) != string(c.JSON()) {
 			t.Fatalf("unstable encoding: %s vs %s", c.JSON(), c2.JSON())
+		}
+		if !reflect.DeepEqual(c, c2) {
+			t.Fatalf("re-parsed to a different value: %+v vs %+v", c, c2)
 		}
 	})
 }

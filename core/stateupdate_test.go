@@ -1,6 +1,8 @@
 package core_test
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,13 +53,30 @@ func FuzzParseStateUpdate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		cmds, _, err := core.ParseStateUpdate(raw)
-		if err != nil && len(cmds) > 0 {
-			t.Fatal("commands returned with an error")
+		cmds, rejected, err := core.ParseStateUpdate(raw)
+		if err != nil && (len(cmds) > 0 || len(rejected) > 0) {
+			t.Fatal("commands or rejections returned with an error")
 		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error: %q", err)
+		}
+		// An accepted update holds only known ops, each as ParseCommand reads it.
 		for _, c := range cmds {
-			if _, err := core.ParseCommand(c.JSON()); err != nil {
+			if !slices.Contains(core.Ops(), c.Op) {
+				t.Fatalf("accepted unknown op %q", c.Op)
+			}
+			c2, err := core.ParseCommand(c.JSON())
+			if err != nil {
 				t.Fatalf("returned command does not re-parse: %v", err)
+			}
+			if !reflect.DeepEqual(c, c2) {
+				t.Fatalf("returned command re-parses differently: %+v vs %+v", c, c2)
+			}
+		}
+		// Each rejection is one line a log or prompt can quote.
+		for _, r := range rejected {
+			if strings.Contains(r, "\n") {
+				t.Fatalf("multi-line rejection: %q", r)
 			}
 		}
 	})

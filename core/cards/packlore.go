@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"diorama/core"
 )
@@ -316,9 +317,12 @@ func unmapped(e Entry) []string {
 		case "", "null", "false", "0", `""`, "[]", "{}":
 			return
 		}
-		s := oneLine(string(v))
+		// v is the entry's raw JSON: clean it (a JSON string may hold
+		// invalid UTF-8) and cut on a rune boundary, so the comment is
+		// valid UTF-8 like the rest of lore.lua.
+		s := oneLine(clean(string(v)))
 		if len(s) > 40 {
-			s = s[:37] + "..."
+			s = cutUTF8(s, 37) + "..."
 		}
 		parts = append(parts, k+" = "+s)
 	}
@@ -352,9 +356,20 @@ func unmapped(e Entry) []string {
 	}
 	line := "not used here: " + strings.Join(parts, ", ")
 	if len(line) > 240 {
-		line = line[:237] + "..."
+		line = cutUTF8(line, 237) + "..."
 	}
 	return []string{line}
+}
+
+// cutUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // loreLua renders one lore{} declaration.
