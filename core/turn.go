@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -112,7 +114,8 @@ type pendingTurn struct {
 	res     *TurnResult
 	obs     TurnObserver
 	seed    uint64
-	depth   int // how deep consequences are chained (see maxFollowDepth)
+	depth   int                     // how deep consequences are chained (see maxFollowDepth)
+	ahead   map[string]*recallAhead // each bot's reply reads, under way (recallAhead)
 }
 
 // add drafts d on the scratch state and returns its 1-based index.
@@ -295,6 +298,7 @@ func (s *Session) Turn(ctx context.Context, line string, obs TurnObserver) (*Tur
 	if err != nil {
 		return fail(err)
 	}
+	defer p.recallAhead(ctx, line)()
 	if err := p.hook(ctx, HookTurnStart, lineIdx); err != nil {
 		return fail(err)
 	}
@@ -463,7 +467,7 @@ func isWordByte(b byte) bool {
 
 // reply renders one bot's reply and its state update into the turn.
 func (s *Session) reply(ctx context.Context, p *pendingTurn, bot, line string, lineIdx int) error {
-	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, promptKind{template: "reply", recall: true})
+	facts, pr, err := s.prompt(ctx, p.scratch, bot, line, p.lines, promptKind{template: "reply", recall: true, ahead: p.ahead[bot]})
 	if err != nil {
 		return err
 	}
@@ -628,6 +632,80 @@ type promptKind struct {
 	template string
 	recall   bool
 	extra    map[string]any // facts added before the template runs
+	ahead    *recallAhead   // the recall, already under way (nil: read it now)
+}
+
+// recallAhead is a bot's reads for its reply prompt (its last lines and
+// its recalled memories), started as the turn begins. They depend only on
+// what the log holds and on the player's line, and nothing is written
+// until the turn commits, so they run on the store (another goroutine, the
+// other core) while the hooks, the speaker rule and the first bot's prompt
+// and reply run here; the result is what reading at prompt time gives.
+type recallAhead struct {
+	done  chan struct{}
+	lines []Line
+	mems  []Recalled
+	err   error
+}
+
+// recentLimit is how many of a bot's last lines a reply prompt reads: n +
+// historyStep always covers the history window (at most one line per
+// event, so a step adds at most historyStep lines beyond n).
+func (s *Session) recentLimit() int {
+	n := s.RecentLines
+	if n <= 0 {
+		n = 24
+	}
+	return n + historyStep
+}
+
+// memoryK is how many memories a reply prompt recalls.
+func (s *Session) memoryK() int {
+	if s.Memories <= 0 {
+		return 8
+	}
+	return s.Memories
+}
+
+// recall reads a bot's last lines and recalled memories for a reply to line.
+func (s *Session) recall(ctx context.Context, bot string, mask Mask, line string) ([]Line, []Recalled, error) {
+	lines, err := s.Recall.RecentLines(ctx, mask, s.recentLimit())
+	if err != nil {
+		return nil, nil, fmt.Errorf("recall lines for %s: %w", bot, err)
+	}
+	mems, err := s.Recall.Recall(ctx, mask, line, s.memoryK())
+	if err != nil {
+		return nil, nil, fmt.Errorf("recall memories for %s: %w", bot, err)
+	}
+	return lines, mems, nil
+}
+
+// recallAhead starts the reads of every bot's reply prompt for line (who
+// will answer is not known yet; a bot that does not answer wasted a few
+// reads on the other core). The returned stop ends them and waits.
+func (p *pendingTurn) recallAhead(ctx context.Context, line string) (stop func()) {
+	s := p.s
+	if s.Recall == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	p.ahead = map[string]*recallAhead{}
+	for _, bot := range p.scratch.Cast.Bots {
+		bit := p.scratch.Cast.Bit(bot)
+		if bit < 0 {
+			continue
+		}
+		a := &recallAhead{done: make(chan struct{})}
+		p.ahead[bot] = a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(a.done)
+			a.lines, a.mems, a.err = s.recall(ctx, bot, Mask(1<<bit), line)
+		}()
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // prompt gathers a bot's point of view and renders a template into a prompt.
@@ -642,17 +720,18 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	}
 	if s.Recall != nil && kind.recall {
 		var err error
-		// n + historyStep lines always cover the window: at most one line
-		// per event, so a step adds at most historyStep lines beyond n.
-		if lines, err = s.Recall.RecentLines(ctx, mask, n+historyStep); err != nil {
-			return nil, Prompt{}, fmt.Errorf("recall lines for %s: %w", bot, err)
+		if a := kind.ahead; a != nil {
+			select {
+			case <-a.done:
+			case <-ctx.Done():
+				return nil, Prompt{}, ctx.Err()
+			}
+			lines, mems, err = slices.Clone(a.lines), a.mems, a.err
+		} else {
+			lines, mems, err = s.recall(ctx, bot, mask, line)
 		}
-		k := s.Memories
-		if k <= 0 {
-			k = 8
-		}
-		if mems, err = s.Recall.Recall(ctx, mask, line, k); err != nil {
-			return nil, Prompt{}, fmt.Errorf("recall memories for %s: %w", bot, err)
+		if err != nil {
+			return nil, Prompt{}, err
 		}
 		mems = filterClosed(mems, closedProps(st))
 	}

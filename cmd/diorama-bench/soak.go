@@ -265,11 +265,12 @@ func (rep *soakReport) turn(ctx context.Context, rig *turnRig, r *rand.Rand, i i
 		rig.workers.Pause()
 		defer func() { rig.workers.Resume(); rig.workers.Kick() }()
 	}
-	rig.log.spent, rig.recall.spent = 0, 0
+	rig.log.spent = 0
+	rig.recall.spent.Store(0)
 	cpu0 := processCPU()
 	start := time.Now()
 	res, err := rig.sess.Turn(ctx, line, core.TurnObserver{})
-	d := turnTime{total: time.Since(start), cpu: processCPU() - cpu0, append: rig.log.spent, recall: rig.recall.spent}
+	d := turnTime{total: time.Since(start), cpu: processCPU() - cpu0, append: rig.log.spent, recall: time.Duration(rig.recall.spent.Load())}
 	if err != nil {
 		return line, d, err
 	}
@@ -370,7 +371,7 @@ func (rep *soakReport) results() []result {
 		r99 = plain("soak: turn overhead p99, "+name, p99, "ms")
 		// The slow tail: where the slowest 1% of turns spent their time.
 		nt, mean := slowTail(slices.Clone(rep.parts[from-1:to]), 100)
-		r99.Note = fmt.Sprintf("process CPU p99 %.2f ms; slowest %d: mean %.1f = append %.1f + store reads %.1f + rest %.1f; turns ending no scene p99 %.2f ms; %d scene-ending turns (2 summaries each) median %.2f ms",
+		r99.Note = fmt.Sprintf("process CPU p99 %.2f ms; slowest %d: mean %.1f: append %.1f, store reads %.1f (run ahead, overlapping the rest), the rest %.1f; turns ending no scene p99 %.2f ms; %d scene-ending turns (2 summaries each) median %.2f ms",
 			percentile(cpu, 99), nt, ms(mean.total), ms(mean.append), ms(mean.recall), ms(mean.total-mean.append-mean.recall), percentile(ord, 99), len(ends), median(ends))
 		return r50, r99, p50, p99
 	}
