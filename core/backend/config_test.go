@@ -120,6 +120,11 @@ func TestLoadConfig(t *testing.T) {
 			`:1: attempt to index a non-table object(nil)`},
 		{"NoLoad", "return load('return 1')()\n", `:1: attempt to call a non-function object`},
 		{"NotATable", "return 42\n", "must return a table"},
+		// Go cannot recover from running out of memory: a config that
+		// grows a string must be stopped before it does.
+		{"RepBomb", "return { default = string.rep(\"x\", 2^40) }\n", "string.rep: the result would be longer than"},
+		{"ConcatBomb", "local s = \"x\"\nwhile true do s = s .. s end\n", "used more than 64 MiB of memory"},
+		{"EndlessLoop", "while true do end\n", "took longer than 2s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeConfig(t, tc.src)

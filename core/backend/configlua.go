@@ -10,9 +10,11 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -43,9 +45,12 @@ func parseConfig(cfg *Config, path string, src []byte) error {
 	}
 	if str, ok := G.RawGetString("string").(*lua.LTable); ok {
 		str.RawSetString("dump", lua.LNil)
+		str.RawSetString("rep", L.NewFunction(configRep))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	ctx, over := context.WithCancelCause(ctx)
+	defer guardHeap(over, configHeap)()
 	L.SetContext(ctx)
 
 	fn, err := L.Load(bytes.NewReader(src), path)
@@ -54,6 +59,9 @@ func parseConfig(cfg *Config, path string, src []byte) error {
 	}
 	L.Push(fn)
 	if err := L.PCall(0, 1, nil); err != nil {
+		if errors.Is(context.Cause(ctx), errConfigHeap) {
+			return &ConfigError{File: path, Msg: fmt.Sprintf("used more than %d MiB of memory to evaluate (a string or table that keeps growing?)", configHeap>>20)}
+		}
 		if ctx.Err() != nil {
 			return &ConfigError{File: path, Msg: "took longer than 2s to evaluate (an endless loop?)"}
 		}
@@ -66,6 +74,68 @@ func parseConfig(cfg *Config, path string, src []byte) error {
 	}
 	d := &decoder{path: path, pos: fieldPositions(path, src)}
 	return d.top(cfg, tbl)
+}
+
+// A config is a small table of settings; evaluating it may not take more
+// than configHeap of memory, nor make a string longer than configString
+// with string.rep: Go cannot recover from running out of memory, so a
+// config that grows a string without end would otherwise kill the process.
+const (
+	configHeap   = 64 << 20
+	configString = 1 << 20
+)
+
+var errConfigHeap = errors.New("config.lua used too much memory")
+
+// configRep is string.rep with its result capped at configString bytes.
+func configRep(L *lua.LState) int {
+	s := L.CheckString(1)
+	n := L.CheckInt(2)
+	if n <= 0 || s == "" {
+		L.Push(lua.LString(""))
+		return 1
+	}
+	if n > configString/len(s) {
+		L.RaiseError("string.rep: the result would be longer than %d bytes", configString)
+	}
+	L.Push(lua.LString(strings.Repeat(s, n)))
+	return 1
+}
+
+// guardHeap watches the Go heap every millisecond and cancels with
+// errConfigHeap when it has grown by more than limit since the guard began
+// (a string doubled in a loop grows far faster than anything else this
+// process does meanwhile). The returned function stops it.
+func guardHeap(cancel context.CancelCauseFunc, limit uint64) (stop func()) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	base := read()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if h := read(); h > base && h-base > limit {
+					cancel(errConfigHeap)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // luaError turns a gopher-lua compile or runtime error into file:line.
