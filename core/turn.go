@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -682,14 +681,22 @@ func (s *Session) recall(ctx context.Context, bot string, mask Mask, line string
 
 // recallAhead starts the reads of every bot's reply prompt for line (who
 // will answer is not known yet; a bot that does not answer wasted a few
-// reads on the other core). The returned stop ends them and waits.
+// reads on the other core). They run one bot after the other, in cast
+// order (the order bots are named in and take turns in), so the first
+// bot's reads are not queued behind the second's. The returned stop ends
+// them and waits.
 func (p *pendingTurn) recallAhead(ctx context.Context, line string) (stop func()) {
 	s := p.s
 	if s.Recall == nil {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	type job struct {
+		bot  string
+		mask Mask
+		a    *recallAhead
+	}
+	var jobs []job
 	p.ahead = map[string]*recallAhead{}
 	for _, bot := range p.scratch.Cast.Bots {
 		bit := p.scratch.Cast.Bit(bot)
@@ -698,14 +705,17 @@ func (p *pendingTurn) recallAhead(ctx context.Context, line string) (stop func()
 		}
 		a := &recallAhead{done: make(chan struct{})}
 		p.ahead[bot] = a
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(a.done)
-			a.lines, a.mems, a.err = s.recall(ctx, bot, Mask(1<<bit), line)
-		}()
+		jobs = append(jobs, job{bot, Mask(1 << bit), a})
 	}
-	return func() { cancel(); wg.Wait() }
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for _, j := range jobs {
+			j.a.lines, j.a.mems, j.a.err = s.recall(ctx, j.bot, j.mask, line)
+			close(j.a.done)
+		}
+	}()
+	return func() { cancel(); <-finished }
 }
 
 // prompt gathers a bot's point of view and renders a template into a prompt.
