@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"diorama/core"
 	"diorama/core/embed"
@@ -57,9 +59,10 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 	// memory in 16 in a young story (where "Mara" is in every other line).
 	common := min(commonTerm, max(32, int(n/16)))
 	for _, t := range terms {
-		// who's memories holding the word, newest first: one more than a
-		// common word may have.
-		ids, err := r.termHits(t, wm, common+1)
+		// who's memories holding the word, newest first: one more than
+		// the most a word may have and still not be common (however young
+		// the story, so a word's kept hits serve while common grows).
+		ids, err := r.termHits(t, wm, commonTerm+1)
 		if err != nil {
 			return nil, fmt.Errorf("lexical search: %w", err)
 		}
@@ -179,10 +182,27 @@ func (s *Store) termDF(ctx context.Context, q querier, term string, maxID, gen i
 		c.asOf = maxID
 	case ok && c.extends(maxID, gen):
 		var k int64
-		err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? LIMIT ?)`,
-			"text : "+ftsPrefix(term), c.asOf, maxID, commonCount-c.n).Scan(&k)
-		if err != nil {
-			return 0, err
+		nm := &newMems{}
+		if maxID-c.asOf <= fewNew && plainPrefix(term) {
+			var err error
+			if nm, err = s.newMemories(ctx, q, c.asOf, maxID, gen); err != nil {
+				return 0, err
+			}
+		}
+		if nm.tokenized {
+			p := prefixOf(term)
+			for _, nr := range nm.rows {
+				if hasPrefixToken(nr.tokens, p) {
+					k++
+				}
+			}
+			k = min(k, commonCount-c.n)
+		} else {
+			err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? LIMIT ?)`,
+				"text : "+ftsPrefix(term), c.asOf, maxID, commonCount-c.n).Scan(&k)
+			if err != nil {
+				return 0, err
+			}
 		}
 		c = counted{n: c.n + k, asOf: maxID, gen: gen}
 	default:
@@ -357,18 +377,31 @@ func (r *retrieval) termDelta(t string, from int64) ([]idMask, error) {
 	if ok {
 		return v.([]idMask), nil
 	}
-	masks, err := r.newMasks(from)
+	nm, err := r.s.newMemories(r.ctx, r.q, from, r.maxID, r.memGen)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.s.ftsIDs(r.ctx, r.q, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? ORDER BY rowid DESC`,
-		"text : "+ftsPrefix(t), from, r.maxID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]idMask, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, idMask{id, masks[id]})
+	var out []idMask
+	if nm.tokenized && plainPrefix(t) {
+		// The few memories added since, matched here as the lexical index
+		// would match them (TestRetrieveCachesChangeNothing holds the two
+		// to the same answer).
+		p := prefixOf(t)
+		for _, nr := range nm.rows {
+			if hasPrefixToken(nr.tokens, p) {
+				out = append(out, idMask{nr.id, nr.mask})
+			}
+		}
+	} else {
+		ids, err := r.s.ftsIDs(r.ctx, r.q, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid <= ? ORDER BY rowid DESC`,
+			"text : "+ftsPrefix(t), from, r.maxID)
+		if err != nil {
+			return nil, err
+		}
+		out = make([]idMask, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, idMask{id, nm.masks[id]})
+		}
 	}
 	m.lmu.Lock()
 	m.deltas.put(key, out)
@@ -376,37 +409,134 @@ func (r *retrieval) termDelta(t string, from int64) ([]idMask, error) {
 	return out, nil
 }
 
-// newMasks returns who witnessed each memory with an id after from, up to
-// the retrieval's newest (read once for every word and point of view).
-func (r *retrieval) newMasks(from int64) (map[int64]core.Mask, error) {
-	m := r.s.mem
-	key := fmt.Sprintf("masks\x00%d\x00%d\x00%d", from, r.maxID, r.memGen)
+// newMems is what the memories added after a point hold: who witnessed
+// each, and when they are few and all ASCII, their rows newest first with
+// their text split as the lexical index splits it (FTS5's unicode61: runs
+// of letters and digits, folded to lower case), so a word's hits among
+// them are found without asking the index.
+type newMems struct {
+	masks     map[int64]core.Mask
+	rows      []newMem
+	tokenized bool
+}
+
+type newMem struct {
+	id     int64
+	mask   core.Mask
+	tokens []string
+}
+
+// fewNew is the most memories matched in Go rather than by the index.
+const fewNew = 256
+
+// newMemories reads the memories with ids in (from, to] once for every
+// word and point of view asking about them.
+func (s *Store) newMemories(ctx context.Context, q querier, from, to, gen int64) (*newMems, error) {
+	m := s.mem
+	key := fmt.Sprintf("new\x00%d\x00%d\x00%d", from, to, gen)
 	m.lmu.Lock()
 	v, ok := m.deltas.get(key)
 	m.lmu.Unlock()
 	if ok {
-		return v.(map[int64]core.Mask), nil
+		return v.(*newMems), nil
 	}
-	rows, err := r.q.QueryContext(r.ctx, `SELECT id, mask FROM memories WHERE id > ? AND id <= ?`, from, r.maxID)
+	few := to-from <= fewNew
+	cols := "id, mask, ''"
+	if few {
+		cols = "id, mask, text"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM memories WHERE id > ? AND id <= ? ORDER BY id DESC`, from, to)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	masks := map[int64]core.Mask{}
+	nm := &newMems{masks: map[int64]core.Mask{}, tokenized: few}
 	for rows.Next() {
 		var id, mask int64
-		if err := rows.Scan(&id, &mask); err != nil {
+		var text string
+		if err := rows.Scan(&id, &mask, &text); err != nil {
 			return nil, err
 		}
-		masks[id] = core.Mask(mask)
+		nm.masks[id] = core.Mask(mask)
+		if nm.tokenized {
+			toks, ok := asciiTokens(text)
+			if !ok {
+				nm.tokenized, nm.rows = false, nil
+				continue
+			}
+			nm.rows = append(nm.rows, newMem{id: id, mask: core.Mask(mask), tokens: toks})
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	m.lmu.Lock()
-	m.deltas.put(key, masks)
+	m.deltas.put(key, nm)
 	m.lmu.Unlock()
-	return masks, nil
+	return nm, nil
+}
+
+// asciiTokens splits a text as FTS5's unicode61 tokenizer does, for the
+// texts where that is plain: runs of ASCII letters and digits, lower-cased,
+// separated by anything else ASCII or by General Punctuation (U+2000 to
+// U+206F: dashes, curly quotes, ellipses, spaces, which every Unicode
+// version calls punctuation, spaces or format characters, never letters).
+// ok is false for any other text (left to the index, whose Unicode tables
+// this does not repeat).
+func asciiTokens(text string) (tokens []string, ok bool) {
+	var word []byte
+	flush := func() {
+		if len(word) > 0 {
+			tokens = append(tokens, string(word))
+			word = word[:0]
+		}
+	}
+	for _, r := range text {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			word = append(word, byte(r))
+		case r >= 'A' && r <= 'Z':
+			word = append(word, byte(r+'a'-'A'))
+		case r < 0x80 || r >= 0x2000 && r <= 0x206F:
+			flush()
+		default:
+			return nil, false
+		}
+	}
+	flush()
+	return tokens, true
+}
+
+// prefixOf is the prefix ftsPrefix asks the index for.
+func prefixOf(stem string) string {
+	if n := utf8.RuneCountInString(stem); n >= 7 {
+		stem = string([]rune(stem)[:n-2])
+	}
+	return stem
+}
+
+// plainPrefix reports whether the index reads a stem's prefix query as one
+// token (lower-case ASCII letters and digits), the only kind matched in Go.
+func plainPrefix(stem string) bool {
+	p := prefixOf(stem)
+	if p == "" {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixToken(tokens []string, p string) bool {
+	for _, t := range tokens {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // ftsIDs runs a query of the lexical index returning rowids.

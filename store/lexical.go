@@ -94,9 +94,4 @@ func stem(w string) string { return embed.Stem(w) }
 // ("thermoses" looks for thermo*, which finds "thermos"). Words that only
 // share the prefix become candidates, nothing more: the lexical part counts
 // exact stems, and the vector part weighs the rest.
-func ftsPrefix(stem string) string {
-	if n := utf8.RuneCountInString(stem); n >= 7 {
-		stem = string([]rune(stem)[:n-2])
-	}
-	return ftsQuote(stem) + " *"
-}
+func ftsPrefix(stem string) string { return ftsQuote(prefixOf(stem)) + " *" }

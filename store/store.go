@@ -81,7 +81,7 @@ const commonParams = "_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_s
 // writerDSN opens the file read-write in WAL mode; transactions begin
 // IMMEDIATE so the write lock is taken up front, never upgraded mid-way.
 func writerDSN(path string) string {
-	return fileURI(path) + "?_journal_mode=WAL&_txlock=immediate&_cache_size=-32768&" + commonParams
+	return fileURI(path) + "?_journal_mode=WAL&_txlock=immediate&" + commonParams
 }
 
 // readerDSN opens the file read-only (SQLite's mode=ro).

@@ -262,6 +262,12 @@ func (rep *soakReport) turn(ctx context.Context, rig *turnRig, r *rand.Rand, i i
 		script.Push(bot, core.PurposeStateUpdate, update)
 	}
 	if rig.workers != nil {
+		// As in the turn group: the workers finish the last turn's
+		// memories (and checkpoint) first, untimed, as while a player
+		// types; then they wait while the turn is played.
+		if err := rig.workers.CatchUp(ctx); err != nil {
+			return line, turnTime{}, err
+		}
 		rig.workers.Pause()
 		defer func() { rig.workers.Resume(); rig.workers.Kick() }()
 	}
@@ -346,7 +352,7 @@ func (rep *soakReport) results() []result {
 	}
 
 	played := plain("soak: scripted turns in one process", float64(n), "turns")
-	played.Note = fmt.Sprintf("%s; fresh night_drive save, 2 bots answering, memory workers running between turns; "+
+	played.Note = fmt.Sprintf("%s; fresh night_drive save, 2 bots answering, memory workers caught up between turns; "+
 		"%d events, %d memories (%d not yet embedded at the end), %d scenes ended, %d summaries, %d commands refused",
 		rep.elapsed.Round(time.Second), rep.events, rep.memories, rep.unembedded, rep.moves, rep.summaries, rep.rejected)
 	rss0 := plain("soak: resident memory (VmRSS) before the first turn", mb(rep.rss[0]), "MB")

@@ -267,6 +267,7 @@ type turnRig struct {
 	sess     *core.Session
 	script   *backend.Scripted
 	workers  *store.Workers // nil: no memory workers run
+	vary     bool           // a new line each turn (else turnLine every time: a steady scene)
 	n        int            // events in the save when opened
 	memories int            // memory rows then
 	turn     int
@@ -370,7 +371,13 @@ func (r *turnRig) play(ctx context.Context) (turnTime, error) {
 	}
 	cpu0 := processCPU()
 	start := time.Now()
-	res, err := r.sess.Turn(ctx, turnLine, core.TurnObserver{})
+	line := turnLine
+	if r.vary {
+		// A line of its own each turn, to both bots: what it recalls
+		// and the words it looks up change as in play.
+		line = "Mara, Jun, " + syntheticLine(rand.New(rand.NewPCG(uint64(r.turn), 3)), r.turn)
+	}
+	res, err := r.sess.Turn(ctx, line, core.TurnObserver{})
 	d := turnTime{total: time.Since(start), append: r.log.spent, recall: time.Duration(r.recall.spent.Load()), cpu: processCPU() - cpu0}
 	if err != nil {
 		return d, err
@@ -418,6 +425,7 @@ func benchTurn(b *bench) ([]result, error) {
 		if err := rigs[i].startWorkers(ctx, pack); err != nil {
 			return nil, err
 		}
+		rigs[i].vary = true
 		rigs[i].n = int(rigs[i].sess.Engine.State().LastSeq)
 		mst, err := rigs[i].st.MemoryStatus(ctx)
 		if err != nil {
@@ -484,7 +492,7 @@ func benchTurn(b *bench) ([]result, error) {
 	ratio := atMost(fmt.Sprintf("turn overhead p50 %s ÷ %s events", kilo(rigs[last].n), kilo(rigs[0].n)), p50[last]/p50[0], "×", 1.5)
 	out = append(out, plain("turn: heap allocated per turn", float64(m1.TotalAlloc-m0.TotalAlloc)/float64(turns)/(1<<20), "MB"),
 		plain("turn: GC cycles per turn", float64(m1.NumGC-m0.NumGC)/float64(turns), ""))
-	ratio.Note = fmt.Sprintf("%d turns per size after %d warm-up, scripted backend, 2 bots answering, memory workers caught up between turns", turnMeasured, turnWarmup)
+	ratio.Note = fmt.Sprintf("%d turns per size after %d warm-up, scripted backend, a new line to both bots each turn, memory workers caught up between turns", turnMeasured, turnWarmup)
 	out = append(out, ratio)
 	return out, nil
 }
