@@ -190,6 +190,29 @@ func fieldList(req, opt []string) string {
 	return strings.Join(parts, ", ")
 }
 
+// stringFields are the command's fields that hold one string, by name:
+// the parser fills them and Decide's shape check finds a required one
+// missing through the same table.
+var stringFields = map[string]func(*Command) *string{
+	"who":       func(c *Command) *string { return &c.Who },
+	"location":  func(c *Command) *string { return &c.Location },
+	"container": func(c *Command) *string { return &c.Container },
+	"slot":      func(c *Command) *string { return &c.Slot },
+	"mood":      func(c *Command) *string { return &c.Mood },
+	"doing":     func(c *Command) *string { return &c.Doing },
+	"item":      func(c *Command) *string { return &c.Item },
+	"to":        func(c *Command) *string { return &c.To },
+	"target":    func(c *Command) *string { return &c.Target },
+	"note":      func(c *Command) *string { return &c.Note },
+	"fact":      func(c *Command) *string { return &c.Fact },
+	"kind":      func(c *Command) *string { return &c.Kind },
+	"label":     func(c *Command) *string { return &c.Label },
+	"event":     func(c *Command) *string { return &c.Event },
+	"gist":      func(c *Command) *string { return &c.Gist },
+	"thread":    func(c *Command) *string { return &c.Thread },
+	"text":      func(c *Command) *string { return &c.Text },
+}
+
 func setField(c *Command, name string, raw json.RawMessage) error {
 	str := func(dst *string) error {
 		if err := json.Unmarshal(raw, dst); err != nil {
@@ -213,41 +236,10 @@ func setField(c *Command, name string, raw json.RawMessage) error {
 		}
 		return v, nil
 	}
+	if field := stringFields[name]; field != nil {
+		return str(field(c))
+	}
 	switch name {
-	case "who":
-		return str(&c.Who)
-	case "location":
-		return str(&c.Location)
-	case "container":
-		return str(&c.Container)
-	case "slot":
-		return str(&c.Slot)
-	case "mood":
-		return str(&c.Mood)
-	case "doing":
-		return str(&c.Doing)
-	case "item":
-		return str(&c.Item)
-	case "to":
-		return str(&c.To)
-	case "target":
-		return str(&c.Target)
-	case "note":
-		return str(&c.Note)
-	case "fact":
-		return str(&c.Fact)
-	case "kind":
-		return str(&c.Kind)
-	case "label":
-		return str(&c.Label)
-	case "event":
-		return str(&c.Event)
-	case "gist":
-		return str(&c.Gist)
-	case "thread":
-		return str(&c.Thread)
-	case "text":
-		return str(&c.Text)
 	case "goals":
 		var g []string
 		if err := json.Unmarshal(raw, &g); err != nil {

@@ -405,31 +405,12 @@ func checkShape(c Command) error {
 	}
 	for _, f := range spec.required {
 		missing := false
+		if field := stringFields[f]; field != nil {
+			missing = *field(&c) == ""
+		}
 		switch f {
-		case "who":
-			missing = c.Who == ""
-		case "mood":
-			missing = c.Mood == ""
-		case "doing":
-			missing = c.Doing == ""
-		case "item":
-			missing = c.Item == ""
-		case "to":
-			missing = c.To == ""
-		case "target":
-			missing = c.Target == ""
-		case "fact":
-			missing = c.Fact == ""
 		case "minutes":
 			missing = c.Minutes == nil
-		case "kind":
-			missing = c.Kind == ""
-		case "event":
-			missing = c.Event == ""
-		case "thread":
-			missing = c.Thread == ""
-		case "text":
-			missing = c.Text == ""
 		case "memory":
 			missing = c.Memory <= 0
 		case "goals":
