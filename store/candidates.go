@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"diorama/core"
@@ -170,9 +171,7 @@ func (c counted) extends(maxID, gen int64) bool {
 // the memories added since.
 func (s *Store) termDF(ctx context.Context, q querier, term string, maxID, gen int64) (int, error) {
 	m := s.mem
-	m.cmu.Lock()
 	v, ok := m.dfs.get(term)
-	m.cmu.Unlock()
 	var c counted
 	if ok {
 		c = v.(counted)
@@ -213,9 +212,7 @@ func (s *Store) termDF(ctx context.Context, q querier, term string, maxID, gen i
 			return 0, err
 		}
 	}
-	m.cmu.Lock()
 	m.dfs.put(term, c)
-	m.cmu.Unlock()
 	return int(c.n), nil
 }
 
@@ -247,8 +244,9 @@ func (s *Store) memoryCount(ctx context.Context, q querier, maxID, gen int64) (i
 	return max(c.n, 1), nil
 }
 
-// lru is a small least-recently-used cache.
+// lru is a small least-recently-used cache, safe for concurrent use.
 type lru struct {
+	mu    sync.Mutex
 	max   int
 	order *list.List
 	items map[string]*list.Element
@@ -264,6 +262,8 @@ func newLRU(max int) *lru {
 }
 
 func (c *lru) get(k string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	e, ok := c.items[k]
 	if !ok {
 		return nil, false
@@ -273,6 +273,8 @@ func (c *lru) get(k string) (any, bool) {
 }
 
 func (c *lru) put(k string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if e, ok := c.items[k]; ok {
 		e.Value.(*lruItem).val = v
 		c.order.MoveToFront(e)
@@ -305,9 +307,7 @@ type lexEntry struct {
 func (r *retrieval) termHits(t, wm string, limit int) ([]int64, error) {
 	m := r.s.mem
 	key := t + "\x00" + wm // a word from a point of view
-	m.lmu.Lock()
 	v, ok := m.lex.get(key)
-	m.lmu.Unlock()
 	var old *lexEntry
 	if ok {
 		old = v.(*lexEntry)
@@ -347,9 +347,7 @@ func (r *retrieval) termHits(t, wm string, limit int) ([]int64, error) {
 		}
 	}
 	e.ids = ids
-	m.lmu.Lock()
 	m.lex.put(key, e)
-	m.lmu.Unlock()
 	return ids, nil
 }
 
@@ -371,9 +369,7 @@ type idMask struct {
 func (r *retrieval) termDelta(t string, from int64) ([]idMask, error) {
 	m := r.s.mem
 	key := fmt.Sprintf("%s\x00%d\x00%d\x00%d", t, from, r.maxID, r.memGen)
-	m.lmu.Lock()
 	v, ok := m.deltas.get(key)
-	m.lmu.Unlock()
 	if ok {
 		return v.([]idMask), nil
 	}
@@ -403,9 +399,7 @@ func (r *retrieval) termDelta(t string, from int64) ([]idMask, error) {
 			out = append(out, idMask{id, nm.masks[id]})
 		}
 	}
-	m.lmu.Lock()
 	m.deltas.put(key, out)
-	m.lmu.Unlock()
 	return out, nil
 }
 
@@ -434,9 +428,7 @@ const fewNew = 256
 func (s *Store) newMemories(ctx context.Context, q querier, from, to, gen int64) (*newMems, error) {
 	m := s.mem
 	key := fmt.Sprintf("new\x00%d\x00%d\x00%d", from, to, gen)
-	m.lmu.Lock()
 	v, ok := m.deltas.get(key)
-	m.lmu.Unlock()
 	if ok {
 		return v.(*newMems), nil
 	}
@@ -470,9 +462,7 @@ func (s *Store) newMemories(ctx context.Context, q querier, from, to, gen int64)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	m.lmu.Lock()
 	m.deltas.put(key, nm)
-	m.lmu.Unlock()
 	return nm, nil
 }
 
@@ -561,16 +551,12 @@ func (s *Store) ftsIDs(ctx context.Context, db querier, q string, args ...any) (
 // the texts of recent candidates like their embeddings.
 func (s *Store) stems(text string) map[string]bool {
 	m := s.mem
-	m.vmu.Lock()
 	v, ok := m.stemSets.get(text)
-	m.vmu.Unlock()
 	if ok {
 		return v.(map[string]bool)
 	}
 	ws := stemSet(text)
-	m.vmu.Lock()
 	m.stemSets.put(text, ws)
-	m.vmu.Unlock()
 	return ws
 }
 
@@ -584,15 +570,11 @@ const localVectors = 1024
 func (s *Store) localVector(l *embed.Local, text string) (v []float32, fresh bool) {
 	m := s.mem
 	key := l.Model() + "\x00" + text
-	m.vmu.Lock()
 	cached, ok := m.vecs.get(key)
-	m.vmu.Unlock()
 	if ok {
 		return cached.([]float32), false
 	}
 	v = l.Vector(text)
-	m.vmu.Lock()
 	m.vecs.put(key, v)
-	m.vmu.Unlock()
 	return v, true
 }

@@ -37,9 +37,7 @@ func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit
 	}
 	m := s.mem
 	key := fmt.Sprintf("%d\x00%d", who, limit)
-	m.lmu.Lock()
 	v, ok := m.windows.get(key)
-	m.lmu.Unlock()
 	var old *lineWindow
 	if ok && v.(*lineWindow).gen == gen {
 		old = v.(*lineWindow)
@@ -65,9 +63,7 @@ func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit
 		// grow with the log): nothing below it can turn up later.
 		w.asOf = fresh[n-1].ID
 	}
-	m.lmu.Lock()
 	m.windows.put(key, w)
-	m.lmu.Unlock()
 	return append([]core.Line(nil), w.lines...), nil
 }
 

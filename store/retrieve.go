@@ -41,22 +41,19 @@ type memoryIndex struct {
 	local    *embed.Local // non-nil when embedder is the local one: candidates' embeddings are computed, not read
 	weights  Weights
 
-	qmu     sync.Mutex
 	queries *lru // embedder model + "\x00" + query -> *queryVec
 
 	codes codeCopy // the vector index's codes, searched in memory
 
-	lmu      sync.Mutex
 	lex      *lru // word + "\x00" + witness match -> *lexEntry: a word's newest memories, per point of view
 	deltas   *lru // the memories added since a point: a word's hits in them, and their masks
 	windows  *lru // who + "\x00" + limit -> *lineWindow: RecentLines
-	vmu      sync.Mutex
 	vecs     *lru // memory text -> its local embedding
 	stemSets *lru // memory text -> its stemmed words (stemSet)
 
-	cmu   sync.Mutex
-	count counted // memories in the projection
-	dfs   *lru    // common word -> counted: how many memories hold it (termDF)
+	cmu   sync.Mutex // guards count
+	count counted    // memories in the projection
+	dfs   *lru       // common word -> counted: how many memories hold it (termDF)
 }
 
 // commonCount caps the count of a common word's memories (for its idf).
@@ -448,9 +445,7 @@ func (r *retrieval) queryVector(query string, idf map[string]float64) (*queryVec
 func (s *Store) serverQueryVector(ctx context.Context, emb Embedder, query string) (*queryVec, error) {
 	key := emb.Model() + "\x00" + query
 	m := s.mem
-	m.qmu.Lock()
 	v, ok := m.queries.get(key)
-	m.qmu.Unlock()
 	if ok {
 		return v.(*queryVec), nil
 	}
@@ -470,9 +465,7 @@ func (s *Store) serverQueryVector(ctx context.Context, emb Embedder, query strin
 		}
 	}
 	qv := &queryVec{vec: vec, code: signCode(vec)}
-	m.qmu.Lock()
 	m.queries.put(key, qv)
-	m.qmu.Unlock()
 	return qv, nil
 }
 
