@@ -53,8 +53,14 @@ type vecChange struct {
 	dropped bool // rows went that the copy cannot follow: it reloads
 	cut     bool // the rows of the memories after cutAt went (all when cutAt is 0)
 	cutAt   int64
-	added   []codeRow   // rows inserted (after any cut)
-	masks   []core.Mask // their witness masks
+	added   []addedCode // rows inserted (after any cut)
+}
+
+// addedCode is a row a transaction inserted, with its witness mask (its
+// partition).
+type addedCode struct {
+	mask core.Mask
+	row  codeRow
 }
 
 // vecAdded records that the transaction inserted a memory's code into the
@@ -63,8 +69,7 @@ func (tx *wtx) vecAdded(id int64, mask core.Mask, ep int64, code []byte) {
 	if tx.vec == nil {
 		tx.vec = &vecChange{}
 	}
-	tx.vec.added = append(tx.vec.added, codeRow{id: id, ep: ep, code: codeOf(code)})
-	tx.vec.masks = append(tx.vec.masks, mask&core.MaskAll)
+	tx.vec.added = append(tx.vec.added, addedCode{mask & core.MaskAll, codeRow{id: id, ep: ep, code: codeOf(code)}})
 }
 
 // vecDropped records that the transaction may have deleted rows of the
@@ -98,14 +103,7 @@ func (tx *wtx) codesCut(at int64) {
 		v.cut, v.cutAt = true, at
 	}
 	// Rows this transaction added before the cut went with it.
-	kept, masks := v.added[:0], v.masks[:0]
-	for i, r := range v.added {
-		if r.id <= at {
-			kept = append(kept, r)
-			masks = append(masks, v.masks[i])
-		}
-	}
-	v.added, v.masks = kept, masks
+	v.added = slices.DeleteFunc(v.added, func(a addedCode) bool { return a.row.id > at })
 }
 
 // bumpMemGen advances mem_gen inside the transaction.
@@ -142,23 +140,15 @@ func (c *codeCopy) committed(gen int64, ch *vecChange) {
 	if ch.cut {
 		c.rows = 0
 		for m := range c.parts {
-			kept := c.parts[m][:0]
-			for _, r := range c.parts[m] {
-				if r.id <= ch.cutAt {
-					kept = append(kept, r)
-				}
-			}
-			clear(c.parts[m][len(kept):])
-			c.parts[m] = kept
-			c.rows += len(kept)
+			c.parts[m] = slices.DeleteFunc(c.parts[m], func(r codeRow) bool { return r.id > ch.cutAt })
+			c.rows += len(c.parts[m])
 		}
 	}
-	for i, r := range ch.added {
-		m := ch.masks[i]
-		if m == 0 {
+	for _, a := range ch.added {
+		if a.mask == 0 {
 			continue
 		}
-		c.parts[m] = append(c.parts[m], r)
+		c.parts[a.mask] = append(c.parts[a.mask], a.row)
 		c.rows++
 	}
 	c.gen = gen
