@@ -647,16 +647,19 @@ type recallAhead struct {
 	err   error
 }
 
-// recentLimit is how many of a bot's last lines a reply prompt reads: n +
-// historyStep always covers the history window (at most one line per
-// event, so a step adds at most historyStep lines beyond n).
-func (s *Session) recentLimit() int {
-	n := s.RecentLines
-	if n <= 0 {
-		n = 24
+// historyLines is the fewest lines a prompt's history window holds
+// (Session.RecentLines, 24 unless set).
+func (s *Session) historyLines() int {
+	if s.RecentLines <= 0 {
+		return 24
 	}
-	return n + historyStep
+	return s.RecentLines
 }
+
+// recentLimit is how many of a bot's last lines a reply prompt reads:
+// historyLines + historyStep always covers the history window (at most one
+// line per event, so a step adds at most historyStep lines beyond it).
+func (s *Session) recentLimit() int { return s.historyLines() + historyStep }
 
 // memoryK is how many memories a reply prompt recalls.
 func (s *Session) memoryK() int {
@@ -724,10 +727,6 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	mask := Mask(1 << bit)
 	var lines []Line
 	var mems []Recalled
-	n := s.RecentLines
-	if n <= 0 {
-		n = 24
-	}
 	if s.Recall != nil && kind.recall {
 		var err error
 		if a := kind.ahead; a != nil {
@@ -747,7 +746,7 @@ func (s *Session) prompt(ctx context.Context, st *State, bot, line string, pendi
 	}
 	lines = append(lines, pending...)
 	sortLinesByID(lines)
-	lines = historyWindow(lines, st.SceneStart, n)
+	lines = historyWindow(lines, st.SceneStart, s.historyLines())
 	facts := POVFacts(st, bot, lines, mems, line)
 	facts["commands"] = CommandHelp()
 	count := s.Count
