@@ -202,17 +202,7 @@ func pieces(text string) []string {
 		}
 		return []string{text[:len(text)/2], text[len(text)/2:]}
 	}
-	var out []string
-	for len(text) > 0 {
-		i := strings.IndexByte(text[1:], ' ')
-		if i < 0 {
-			out = append(out, text)
-			break
-		}
-		out = append(out, text[:i+1])
-		text = text[i+1:]
-	}
-	return out
+	return backend.SplitChunks(text)
 }
 
 // pause waits d unless the client leaves first.
