@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"sort"
 	"time"
 )
@@ -213,9 +214,9 @@ func (s *State) Clone() *State {
 		ct := *t
 		c.Threads[k] = &ct
 	}
-	c.Pinned = make(map[int64]bool, len(s.Pinned))
-	for k, v := range s.Pinned {
-		c.Pinned[k] = v
+	c.Pinned = maps.Clone(s.Pinned) // thousands in a long story: copied whole, not entry by entry
+	if c.Pinned == nil {
+		c.Pinned = map[int64]bool{}
 	}
 	if s.LastSkip != nil {
 		sk := *s.LastSkip

@@ -408,6 +408,7 @@ func syncPins(ctx context.Context, tx *wtx, st *core.State) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE memories SET pinned = ? WHERE id IN (`+placeholders(n)+`)`, args...); err != nil {
 				return fmt.Errorf("set pins: %w", err)
 			}
+			tx.memPinned(ids[:n], set.v != 0)
 			ids = ids[n:]
 		}
 	}

@@ -50,9 +50,14 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 	if len(terms) == 0 {
 		return idf, nil
 	}
-	n, err := r.s.memoryCount(r.ctx, r.q, r.maxID, r.memGen)
-	if err != nil {
-		return nil, err
+	var n int64
+	if r.c != nil {
+		n = max(int64(len(r.c.rows)), 1)
+	} else {
+		var err error
+		if n, err = r.s.memoryCount(r.ctx, r.q, r.maxID, r.memGen); err != nil {
+			return nil, err
+		}
 	}
 	wm := witnessMatch(r.who)
 	hits := map[int64]float64{}
@@ -79,7 +84,9 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 		case df > common:
 			// A common word: how common (in every memory, counted up to a
 			// cap and cached) gives its idf; it picks no candidates.
-			if df, err = r.s.termDF(r.ctx, r.q, t, r.maxID, r.memGen); err != nil {
+			if r.copyWords(t) {
+				df = r.c.df(prefixOf(t), commonCount)
+			} else if df, err = r.s.termDF(r.ctx, r.q, t, r.maxID, r.memGen); err != nil {
 				return nil, fmt.Errorf("lexical search: %w", err)
 			}
 			idf[t] = math.Log(1 + float64(n)/float64(max(df, 1)))
@@ -121,6 +128,10 @@ func (r *retrieval) lexicalCandidates(terms []string) (map[string]float64, error
 // ones outside the history, the newest not embedded yet and, with
 // auto-pinning on, the most significant.
 func (r *retrieval) otherCandidates() error {
+	if r.c != nil {
+		r.otherCandidatesCopy()
+		return nil
+	}
 	who := int64(r.who)
 	q := `SELECT id, kind FROM (SELECT id, kind FROM memories INDEXED BY memories_pinned
 			WHERE pinned <> 0 AND mask & ?1 <> 0 ORDER BY id DESC LIMIT ?2)
@@ -151,6 +162,62 @@ func (r *retrieval) otherCandidates() error {
 		}
 	}
 	return rows.Err()
+}
+
+// otherCandidatesCopy is otherCandidates answered by the memories copy:
+// the same four lists, in the same orders and with the same limits.
+func (r *retrieval) otherCandidatesCopy() {
+	c := r.c
+	k := r.k
+	seen := func(i int) bool { return c.rows[i].mask&r.who != 0 }
+	keep := func(i int) {
+		if m := &c.rows[i]; r.eligible(m.kind, m.id) {
+			r.add(m.id)
+		}
+	}
+	// Pinned, newest first.
+	n := 0
+	for _, i := range slices.Backward(c.pinned()) {
+		if n == pinnedCandidates*k {
+			break
+		}
+		if seen(int(i)) {
+			keep(int(i))
+			n++
+		}
+	}
+	// The newest outside the history, and the newest not indexed yet.
+	recent, tail, left := 0, 0, c.unindexed
+	for i := len(c.rows) - 1; i >= 0 && (recent < recentCandidates*k || tail < unindexedTail && left > 0); i-- {
+		m := &c.rows[i]
+		if !m.indexed {
+			left--
+		}
+		if !seen(i) || m.kind == KindEpisodic && m.id > r.cutoff {
+			continue
+		}
+		if recent < recentCandidates*k {
+			keep(i)
+			recent++
+		}
+		if !m.indexed && tail < unindexedTail {
+			keep(i)
+			tail++
+		}
+	}
+	// The most significant, with auto-pinning on.
+	if r.w.AutoPin > 0 && r.w.Pinned > 0 {
+		n := 0
+		for _, i := range c.bySig {
+			if n == pinnedCandidates*k || c.rows[i].sig < r.w.AutoPin {
+				break
+			}
+			if seen(int(i)) {
+				keep(int(i))
+				n++
+			}
+		}
+	}
 }
 
 // counted is a count over the memories kept up to date as turns add
@@ -305,6 +372,9 @@ type lexEntry struct {
 // memories' generation holds; turns only add memories newer than any) the
 // lookup asks the lexical index only about the memories added since.
 func (r *retrieval) termHits(t, wm string, limit int) ([]int64, error) {
+	if r.copyWords(t) {
+		return r.c.hits(prefixOf(t), r.who, limit), nil
+	}
 	m := r.s.mem
 	key := t + "\x00" + wm // a word from a point of view
 	v, ok := m.lex.get(key)
@@ -349,6 +419,14 @@ func (r *retrieval) termHits(t, wm string, limit int) ([]int64, error) {
 	e.ids = ids
 	m.lex.put(key, e)
 	return ids, nil
+}
+
+// copyWords reports whether the memories copy's word index answers the
+// lookups of word t: it serves this read, every text it holds is split in
+// Go, and t's prefix is one plain token (what the lexical index would
+// read it as).
+func (r *retrieval) copyWords(t string) bool {
+	return r.c != nil && r.c.foreign == 0 && plainPrefix(t)
 }
 
 // maxDelta bounds the ids a word's kept hits are brought up to date over;

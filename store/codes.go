@@ -90,6 +90,7 @@ func (tx *wtx) vecDropped() {
 func (tx *wtx) memoriesDropped(at int64) {
 	tx.codesCut(at)
 	tx.memDropped = true
+	tx.memOp(func(c *memCopy) { c.cut(at) })
 }
 
 // codesCut records that the rows of the memories after at went from the

@@ -192,6 +192,17 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		t.Helper()
 		fresh := mustOpen(t, c.path)
 		defer fresh.Close()
+		// Three answers must agree: this long-lived store's (its caches and
+		// its memories copy kept in step by its writer), the same store's
+		// through SQL alone, and a fresh store's (its copy loaded now).
+		bySQL := func(f func() error) {
+			t.Helper()
+			c.s.ReadBySQL(true)
+			defer c.s.ReadBySQL(false)
+			if err := f(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for who := core.Mask(1); who <= core.MaskAll; who++ {
 			for _, n := range []int{5, 40} {
 				got, err := c.s.RecentLines(ctx, who, n)
@@ -204,6 +215,11 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 				}
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s: the last %d lines of %v: %v, a fresh store %v", stage, n, who, got, want)
+				}
+				var sql []core.Line
+				bySQL(func() (err error) { sql, err = c.s.RecentLines(ctx, who, n); return err })
+				if !slices.Equal(got, sql) {
+					t.Fatalf("%s: the last %d lines of %v: %v, through SQL %v", stage, n, who, got, sql)
 				}
 			}
 		}
@@ -220,11 +236,21 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 				if !slices.Equal(ids(got), ids(want)) {
 					t.Fatalf("%s: %q for %v: %v, a fresh store %v\n%+v\n%s\n%+v\n%s", stage, q, who, ids(got), ids(want), gst, parts(got), wst, parts(want))
 				}
+				var sql []store.Recollection
+				var sst store.RetrieveStats
+				bySQL(func() (err error) { sql, sst, err = c.s.Retrieve(ctx, who, q, 8); return err })
+				if !slices.Equal(ids(got), ids(sql)) || parts(got) != parts(sql) || gst.Candidates != sst.Candidates {
+					t.Fatalf("%s: %q for %v: %v, through SQL %v\n%+v\n%s\n%+v\n%s", stage, q, who, ids(got), ids(sql), gst, parts(got), sst, parts(sql))
+				}
 			}
+		}
+		if err := c.s.CheckMemoryCopy(ctx); err != nil {
+			t.Fatalf("%s: %v", stage, err)
 		}
 	}
 	check("caught up")
 	eng := mustEngine(t, c.s, store.DefaultBranch)
+	loads := c.s.MemoryCopyLoads()
 	for i := range 12 {
 		check("before a turn")
 		if _, err := eng.Append(ctx, lineTurn(eng.State(), core.Mask(1+i%7), "the thermos rolled under the seat again", "where did you park the car", "remember the radio that night")); err != nil {
@@ -235,6 +261,24 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		}
 	}
 	check("after turns")
+	if n := c.s.MemoryCopyLoads() - loads; n != 0 {
+		t.Fatalf("the memories copy was read from the file %d times over turns and the workers' writes: it should follow them", n)
+	}
+	// Pins: some memories pinned by command, one of them on the branch
+	// switched away from below (the switch unpins it, and back pins it).
+	st := eng.State()
+	var pins []core.Command
+	for _, id := range []int64{c.facts[0].id, c.facts[len(c.facts)/2].id, st.LastSeq - 1} {
+		pins = append(pins, core.Command{Op: "pin", Memory: id})
+	}
+	drafts, rej := eng.Plan(pins)
+	if len(rej) > 0 {
+		t.Fatalf("pins rejected: %v", rej)
+	}
+	if _, err := eng.Append(ctx, drafts); err != nil {
+		t.Fatal(err)
+	}
+	check("after pins")
 	head, err := c.s.Head(ctx, store.DefaultBranch)
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +306,28 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 	check("after a rebuild")
 	catchUp()
 	check("after a rebuild, caught up")
+	// Another process writes: this store's copy reloads.
+	other := mustOpen(t, c.path)
+	oeng := mustEngine(t, other, store.DefaultBranch)
+	if _, err := oeng.Append(ctx, lineTurn(oeng.State(), core.MaskAll, "the thermos from another process", "remember the radio, said the other process")); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	check("after another process wrote")
+	eng = mustEngine(t, c.s, store.DefaultBranch)
+	// A text the word index does not split in Go: word lookups go to the
+	// lexical index, the rest stays with the copy.
+	if _, err := eng.Append(ctx, lineTurn(eng.State(), core.MaskAll, "the thermos at the café, naïve as ever", "ラジオ remember the radio")); err != nil {
+		t.Fatal(err)
+	}
+	check("with foreign texts")
+	catchUp()
+	if err := c.s.ResetIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after an index reset")
+	catchUp()
+	check("after an index reset, caught up")
 }
 
 func parts(rs []store.Recollection) string {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"diorama/core"
 )
@@ -37,3 +39,61 @@ func (s *Store) CodesInChunks(ctx context.Context) (int, error) {
 
 // CommitsSinceCheckpoint exposes the count checkpointIfDue goes by.
 func (s *Store) CommitsSinceCheckpoint() int64 { return s.commits.Load() }
+
+// ReadBySQL makes the store answer every read with SQL (on) or let the
+// memories copy answer the reads it can (off, the default): the tests hold
+// the two to the same answers.
+func (s *Store) ReadBySQL(on bool) { s.readsBySQL.Store(on) }
+
+// MemoryCopyLoads returns how many times the memories copy was read from
+// the file.
+func (s *Store) MemoryCopyLoads() int {
+	c := &s.mem.rows
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loads
+}
+
+// CheckMemoryCopy compares the memories copy, as the writer kept it, with
+// a copy loaded from the file now: every row, the counts and the word and
+// significance indexes. An unloaded copy passes.
+func (s *Store) CheckMemoryCopy(ctx context.Context) error {
+	c := &s.mem.rows
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded {
+		return nil
+	}
+	var f memCopy
+	if err := f.load(ctx, s.rdb); err != nil {
+		return err
+	}
+	switch {
+	case f.ver != c.ver:
+		return fmt.Errorf("the copy is at version %d, the file at %d", c.ver, f.ver)
+	case len(f.rows) != len(c.rows):
+		return fmt.Errorf("the copy holds %d rows, the file %d", len(c.rows), len(f.rows))
+	case f.foreign != c.foreign || f.unindexed != c.unindexed:
+		return fmt.Errorf("the copy counts %d foreign and %d unindexed rows, the file %d and %d", c.foreign, c.unindexed, f.foreign, f.unindexed)
+	}
+	for i := range f.rows {
+		if f.rows[i] != c.rows[i] {
+			return fmt.Errorf("row %d: the copy holds %+v, the file %+v", i, c.rows[i], f.rows[i])
+		}
+	}
+	if !slices.Equal(c.pinned(), f.pinned()) {
+		return fmt.Errorf("pinned rows: the copy %v, the file %v", c.pinned(), f.pinned())
+	}
+	if !slices.Equal(c.bySig, f.bySig) {
+		return fmt.Errorf("rows by significance: the copy %v, the file %v", c.bySig, f.bySig)
+	}
+	if len(c.post) != len(f.post) {
+		return fmt.Errorf("the copy indexes %d words, the file %d", len(c.post), len(f.post))
+	}
+	for w, l := range f.post {
+		if !slices.Equal(c.post[w], l) {
+			return fmt.Errorf("word %q: the copy %v, the file %v", w, c.post[w], l)
+		}
+	}
+	return nil
+}

@@ -76,6 +76,7 @@ func resetVectorIndex(ctx context.Context, tx *wtx) error {
 		}
 	}
 	tx.codesCut(0)
+	tx.memIndexCleared()
 	return nil
 }
 
@@ -88,8 +89,11 @@ func (s *Store) ResetIndex(ctx context.Context) error {
 		if err := resetVectorIndex(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE memories SET significance = NULL WHERE significance IS NOT NULL`)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE memories SET significance = NULL WHERE significance IS NOT NULL`); err != nil {
+			return err
+		}
+		tx.memScoresCleared()
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reset memory index: %w", err)
@@ -292,6 +296,7 @@ func (s *Store) indexEmbeddings(ctx context.Context, model string, items []embed
 			if _, err := tx.ExecContext(ctx, `UPDATE memories SET indexed = 1 WHERE id = ?`, r.id); err != nil {
 				return err
 			}
+			tx.memIndexed(r.id)
 			n++
 		}
 		return nil
@@ -357,6 +362,7 @@ func (s *Store) storeScores(ctx context.Context, model string, items []scored) (
 			}
 			if k, _ := res.RowsAffected(); k > 0 {
 				n++
+				tx.memScored(it.id, it.value)
 			}
 		}
 		return nil

@@ -189,11 +189,21 @@ func writeRows(ctx context.Context, tx *wtx, r *rows, st *core.State, sig map[in
 	if err != nil {
 		return err
 	}
+	if len(r.memories) > 0 {
+		added := make([]memRow, len(r.memories))
+		for i, m := range r.memories {
+			v, scored := sig[m.id]
+			added[i] = memRow{id: m.id, kind: m.kind, who: m.who, mask: m.mask, text: m.text, worldTime: m.worldTime,
+				pinned: st.Pinned[m.id], sig: v, hasSig: scored}
+		}
+		tx.memAdded(added)
+	}
 	pins := r.pins
 	if r.resetPins {
 		if _, err := tx.ExecContext(ctx, `UPDATE memories SET pinned = 0 WHERE pinned <> 0`); err != nil {
 			return fmt.Errorf("reset pins: %w", err)
 		}
+		tx.memPinsCleared()
 		pins = pins[:0:0]
 		for id, on := range st.Pinned {
 			if on {
@@ -212,6 +222,7 @@ func writeRows(ctx context.Context, tx *wtx, r *rows, st *core.State, sig map[in
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("pin memories: %w", err)
 		}
+		tx.memPinned(pins[:n], true)
 		pins = pins[n:]
 	}
 	return nil

@@ -30,6 +30,10 @@ func (s *Store) RecentLines(ctx context.Context, who core.Mask, limit int) ([]co
 
 // recentLines is RecentLines reading through q.
 func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit int) ([]core.Line, error) {
+	if s.copyServes(q) {
+		// A read of its own: the memories copy answers (memcopy.go).
+		return s.recentLinesCopy(ctx, q, who, limit)
+	}
 	var gen int64
 	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'), 0)`).Scan(&gen)
 	if err != nil {
@@ -65,6 +69,30 @@ func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit
 	}
 	m.windows.put(key, w)
 	return append([]core.Line(nil), w.lines...), nil
+}
+
+// recentLinesCopy is recentLines answered by the memories copy.
+func (s *Store) recentLinesCopy(ctx context.Context, q querier, who core.Mask, limit int) ([]core.Line, error) {
+	var ver int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_ver'), 0)`).Scan(&ver)
+	if err != nil {
+		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+	}
+	c := &s.mem.rows
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.current(ctx, s.rdb, ver); err != nil {
+		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+	}
+	var out []core.Line
+	for i := len(c.rows) - 1; i >= 0 && len(out) < limit; i-- {
+		m := &c.rows[i]
+		if m.kind == KindEpisodic && m.mask&who != 0 {
+			out = append(out, core.Line{ID: m.id, Who: m.who, Text: m.text, Mask: m.mask, WorldTime: m.worldTime})
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 // lineWindow is a point of view's last lines (oldest first), as of the

@@ -44,6 +44,7 @@ type memoryIndex struct {
 	queries *lru // embedder model + "\x00" + query -> *queryVec
 
 	codes codeCopy // the vector index's codes, searched in memory
+	rows  memCopy  // the memories table, read in memory
 
 	lex      *lru // word + "\x00" + witness match -> *lexEntry: a word's newest memories, per point of view
 	deltas   *lru // the memories added since a point: a word's hits in them, and their masks
@@ -305,6 +306,7 @@ type retrieval struct {
 	vecGen     int64     // the vector index's generation (codes.go)
 	memGen     int64     // the memories' generation: bumped when any are deleted (codes.go)
 	indexModel string    // the vector index's embedder
+	c          *memCopy  // the memories copy, locked, when it serves this read (memcopy.go); nil: SQL
 }
 
 func (r *retrieval) add(id int64) *cand {
@@ -317,7 +319,18 @@ func (r *retrieval) add(id int64) *cand {
 }
 
 func (r *retrieval) run(query string, st *RetrieveStats) ([]Recollection, error) {
-	if err := r.begin(); err != nil {
+	begin := r.begin
+	if r.s.copyServes(r.q) {
+		// A read of its own (not inside a write transaction, whose rows
+		// the copy may not hold yet): the copy serves it.
+		begin = r.beginCopy
+	}
+	defer func() {
+		if r.c != nil {
+			r.c.mu.Unlock()
+		}
+	}()
+	if err := begin(); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil // no memories at all
 		}
@@ -412,6 +425,62 @@ func (r *retrieval) begin() error {
 	return nil
 }
 
+// beginCopy is begin answered by the memories copy, which it locks for
+// the rest of the retrieval (run unlocks it): only the meta values are
+// read from the file, with the version the copy must reflect.
+func (r *retrieval) beginCopy() error {
+	var head, model sql.NullString
+	var gen, memGen, ver sql.NullInt64
+	err := r.q.QueryRowContext(r.ctx, `SELECT
+			(SELECT value FROM meta WHERE key = 'projection_seq'),
+			(SELECT value FROM meta WHERE key = 'vec_model'),
+			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'vec_gen'),
+			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'),
+			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_ver')`).Scan(&head, &model, &gen, &memGen, &ver)
+	if err != nil {
+		return err
+	}
+	c := &r.s.mem.rows
+	c.mu.Lock()
+	r.c = c
+	if err := c.current(r.ctx, r.s.rdb, ver.Int64); err != nil {
+		return err
+	}
+	if len(c.rows) == 0 {
+		return sql.ErrNoRows
+	}
+	last := &c.rows[len(c.rows)-1]
+	r.maxID, r.now = last.id, last.worldTime
+	if head.Valid {
+		fmt.Sscan(head.String, &r.head)
+	}
+	r.indexModel = model.String
+	r.vecGen, r.memGen = gen.Int64, memGen.Int64
+	// The id of who's RecentLines-th newest line, as begin's query.
+	var cutoff int64
+	found := false
+	for i, n := len(c.rows)-1, max(r.w.RecentLines, 1); i >= 0; i-- {
+		m := &c.rows[i]
+		if m.kind == KindEpisodic && m.mask&r.who != 0 {
+			if n--; n == 0 {
+				cutoff, found = m.id, true
+				break
+			}
+		}
+	}
+	switch {
+	case r.carried > 0:
+		r.cutoff = r.carried - 1
+	case r.carried < 0 || r.w.RecentLines <= 0:
+		r.cutoff = math.MaxInt64
+	case found:
+		r.cutoff = cutoff
+	default:
+		r.cutoff = 0
+	}
+	return nil
+}
+
 // eligible reports whether a memory may be recalled: not a line the prompt
 // carries already.
 func (r *retrieval) eligible(kind string, id int64) bool {
@@ -482,6 +551,10 @@ const queryEmbedTimeout = 5 * time.Second
 // holds (a branch switch between two reads), lines in the prompt's history
 // and, as a last guard, anything who did not witness.
 func (r *retrieval) load() error {
+	if r.c != nil {
+		r.loadCopy()
+		return nil
+	}
 	ids := make([]int64, 0, len(r.cands))
 	for id := range r.cands {
 		ids = append(ids, id)
@@ -522,6 +595,24 @@ func (r *retrieval) load() error {
 		}
 	}
 	return nil
+}
+
+// loadCopy is load answered by the memories copy.
+func (r *retrieval) loadCopy() {
+	for id, c := range r.cands {
+		i, ok := r.c.index(id)
+		if !ok {
+			delete(r.cands, id)
+			continue
+		}
+		m := &r.c.rows[i]
+		c.kind, c.who, c.text, c.mask, c.worldTime, c.pinned = m.kind, m.who, m.text, m.mask, m.worldTime, m.pinned
+		c.sig = sql.NullFloat64{Float64: m.sig, Valid: m.hasSig}
+		c.loaded = true
+		if c.mask&r.who == 0 || !r.eligible(c.kind, id) {
+			delete(r.cands, id)
+		}
+	}
 }
 
 // vectors sets each candidate's cosine to the query. The local embedder

@@ -64,6 +64,8 @@ type Store struct {
 	mem *memoryIndex // retrieval settings and caches (retrieve.go)
 
 	commits atomic.Int64 // commits since the last checkpoint (checkpointIfDue)
+
+	readsBySQL atomic.Bool // tests: the memories copy answers nothing (memcopy.go)
 }
 
 var (

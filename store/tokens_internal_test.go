@@ -74,3 +74,40 @@ func TestASCIITokensMatchFTS(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPostWords: the memories copy's word index (postWords) splits a text
+// exactly as asciiTokens does, the split TestASCIITokensMatchFTS holds to
+// FTS5's: the same words, each listed once for the row, and the same texts
+// left to the lexical index.
+func FuzzPostWords(f *testing.F) {
+	for _, s := range []string{"", "the Thermos, the thermos!", "café", "a—b…c “d” e’s", "x\u200by", "ラジオ radio", "A1b2 C3d4 a1B2", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		post := map[string][]int32{}
+		news := 0
+		ok := postWords(post, text, 7, func() { news++ })
+		toks, want := asciiTokens(text)
+		if ok != want {
+			t.Fatalf("%q: postWords splits it: %v, asciiTokens: %v", text, ok, want)
+		}
+		if !ok {
+			if len(post) != 0 {
+				t.Fatalf("%q: a foreign text was posted: %v", text, post)
+			}
+			return
+		}
+		uniq := slices.Compact(slices.Sorted(slices.Values(toks)))
+		got := make([]string, 0, len(post))
+		for w, l := range post {
+			if !slices.Equal(l, []int32{7}) {
+				t.Fatalf("%q: word %q lists rows %v, want [7]", text, w, l)
+			}
+			got = append(got, w)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, uniq) || news != len(uniq) {
+			t.Fatalf("%q: postWords finds %v (%d new), asciiTokens %v", text, got, news, uniq)
+		}
+	})
+}

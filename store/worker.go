@@ -78,12 +78,14 @@ func (s *Store) StartWorkers(o WorkerOptions) *Workers {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Workers{s: s, opts: o, cancel: cancel, kick: []chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}}
 	w.cond = sync.NewCond(&w.mu)
-	// Load the in-memory copy of the vector index now, off the first
-	// turn's path (a failure here is the first search's to report).
+	// Load the in-memory copies of the vector index and the memories
+	// now, off the first turn's path (a failure here is the first
+	// search's to report).
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		_ = s.warmCodes(ctx)
+		_ = s.warmMemories(ctx)
 	}()
 	w.start(ctx, embedWorker, w.embedStep)
 	if o.Scorer != nil {

@@ -17,6 +17,7 @@ type wtx struct {
 	conn *sql.Conn // the connection the transaction runs on, for rawQuery
 	now  time.Time
 	vec  *vecChange // what it did to the vector index (codes.go), if anything
+	mem  []memOp    // what it did to the memories table (memcopy.go), in order
 
 	memDropped bool // it deleted memories (codes.go)
 }
@@ -127,29 +128,45 @@ func (s *Store) exec(j *job) (res result) {
 			return result{err: err}
 		}
 	}
-	if w.vec == nil {
-		if err := tx.Commit(); err != nil {
-			return result{err: fmt.Errorf("commit: %w", err)}
+	// Each copy the transaction changed gets a new generation or version
+	// naming the file's new state, and is held while committing, so no
+	// read sees the file's new state with the copy's old rows.
+	var vecGen, memVer int64
+	if w.vec != nil {
+		if vecGen, err = bumpVecGen(j.ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return result{err: err}
 		}
-		s.commits.Add(1)
-		return result{}
 	}
-	// The vector index changed: name the new state with a generation, and
-	// hold the in-memory copy of the codes while committing, so no search
-	// sees the file's new generation with the copy's old rows.
-	gen, err := bumpVecGen(j.ctx, tx)
-	if err != nil {
-		_ = tx.Rollback()
-		return result{err: err}
+	if len(w.mem) > 0 {
+		if memVer, err = bumpMemVer(j.ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return result{err: err}
+		}
+		m := &s.mem.rows
+		m.mu.Lock()
+		defer m.mu.Unlock()
 	}
-	c := &s.mem.codes
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if w.vec != nil {
+		c := &s.mem.codes
+		c.mu.Lock()
+		defer c.mu.Unlock()
+	}
 	if err := tx.Commit(); err != nil {
-		c.drop()
+		if w.vec != nil {
+			s.mem.codes.drop()
+		}
+		if len(w.mem) > 0 {
+			s.mem.rows.drop()
+		}
 		return result{err: fmt.Errorf("commit: %w", err)}
 	}
-	c.committed(gen, w.vec)
+	if w.vec != nil {
+		s.mem.codes.committed(vecGen, w.vec)
+	}
+	if len(w.mem) > 0 {
+		s.mem.rows.committed(memVer, w.mem)
+	}
 	s.commits.Add(1)
 	return result{}
 }
@@ -240,7 +257,12 @@ func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if fn == nil {
 		return errors.New("write: nil function")
 	}
-	err := s.write(ctx, func(_ context.Context, tx *wtx) error { return fn(tx.Tx) })
+	err := s.write(ctx, func(_ context.Context, tx *wtx) error {
+		// fn may change memories in ways the copy cannot follow: it
+		// reloads (memcopy.go).
+		tx.memOp(func(c *memCopy) { c.drop() })
+		return fn(tx.Tx)
+	})
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}

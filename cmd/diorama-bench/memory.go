@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -221,6 +222,33 @@ func benchMemory(b *bench) ([]result, error) {
 	res = atMost(fmt.Sprintf("top-8 retrieval p50 (%dk memories, %d dims)", memoryCount/1000, memoryDims), percentile(times, 50), "ms", 20)
 	res.Note = fmt.Sprintf("p99 %.1f ms; %d queries × 3 points of view × %d runs; median %d candidates scored, %d from the vector index",
 		p99, len(queries), b.runs, int(median(cands)), int(median(vecCands)))
+	out = append(out, res)
+	// The first recall after opening the save loads the in-memory copies
+	// of the vector index and of the memories (the memory workers load
+	// them as they start, off the first turn's path).
+	var loads []float64
+	var heap uint64
+	for run := range b.runs {
+		fresh, err := store.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		start := time.Now()
+		_, _, err = fresh.Retrieve(ctx, 2, queries[run%len(queries)], 8)
+		loads = append(loads, ms(time.Since(start)))
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		heap = max(heap, m1.HeapAlloc-min(m1.HeapAlloc, m0.HeapAlloc))
+		fresh.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	res = plain(fmt.Sprintf("first recall after open (%dk memories: copies of the index and the memories loaded)", memoryCount/1000), median(loads), "ms")
+	res.Note = fmt.Sprintf("Go heap they hold: %.1f MB", float64(heap)/(1<<20))
 	out = append(out, res)
 	status := plain("vector index size", float64(mst.IndexRows), "rows")
 	status.Note = fmt.Sprintf("%d slots in chunks; %d cached embeddings, %d cached scores", mst.IndexSlots, mst.Embeddings, mst.Scores)

@@ -344,7 +344,7 @@ func processCPU() time.Duration {
 // play runs one turn: a reply and an empty state update queued for every
 // bot, then the player's line. It returns the turn's wall time; setup is
 // outside it.
-func (r *turnRig) play(ctx context.Context) (turnTime, error) {
+func (r *turnRig) play(ctx context.Context) (_ turnTime, err error) {
 	// A fresh script each turn: Scripted keeps every request it served (for
 	// tests' Calls), and hundreds of turns of retained prompts would load
 	// the garbage collector with the test double's memory, not the engine's.
@@ -359,15 +359,23 @@ func (r *turnRig) play(ctx context.Context) (turnTime, error) {
 	r.log.spent = 0
 	r.recall.spent.Store(0)
 	if r.workers != nil {
-		// The workers finish the last turn's memories first (and
-		// checkpoint), untimed: in play the player takes seconds to type
-		// the next line. Then they wait while the turn is played, and are
-		// woken for the memories it wrote, as the app does.
+		// The workers wait while the turn is played, and are woken for the
+		// memories it wrote, as the app does; they finish them (and
+		// checkpoint) before play returns, untimed: in play the player
+		// takes seconds to type the next line. Finishing here rather than
+		// before this rig's next turn matters: the sizes take turns, and
+		// one save's workers must not take the other core from the next
+		// save's turn (in play there is one save).
 		if err := r.workers.CatchUp(ctx); err != nil {
 			return turnTime{}, err
 		}
 		r.workers.Pause()
-		defer func() { r.workers.Resume(); r.workers.Kick() }()
+		defer func() {
+			r.workers.Resume()
+			if cerr := r.workers.CatchUp(ctx); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
 	}
 	cpu0 := processCPU()
 	start := time.Now()

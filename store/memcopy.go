@@ -1,0 +1,599 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"diorama/core"
+)
+
+// The memories projection, in memory. A turn's reads for one bot asked
+// SQLite about a dozen small questions (the newest memory and the history
+// cut, each query word's hits, the pinned, newest, significant and not yet
+// indexed memories, the candidates' rows): about a millisecond a bot at 54k
+// memories, most of it crossing into SQLite and back. The memories table
+// only grows between deletions and changes a few flags, so the store keeps
+// a copy of it, with a word index of its texts, and answers those questions
+// from the copy.
+//
+// The copy follows the table exactly, as the code copy follows the vector
+// index (codes.go). Every transaction that writes the table records what it
+// did (wtx.memOp) and bumps the meta key mem_ver inside it (exec), so a
+// version names one state of the table in the file, whichever process wrote
+// it. This process's writer applies its own changes to the copy as it
+// commits them; a reader that finds the copy at another version than the
+// file (another process wrote) reloads it. Reads from inside a write
+// transaction, which may see rows the copy has not, use SQL (the queries
+// the copy stands in for, kept as the reference: the tests hold both to the
+// same answers).
+//
+// The word index splits texts as FTS5's unicode61 tokenizer does, for the
+// texts where that is plain (asciiTokens); while the table holds any other
+// text, word lookups go to the lexical index (FTS5), the rest still to the
+// copy.
+
+// memRow is one memory in the copy.
+type memRow struct {
+	id        int64
+	worldTime int64
+	sig       float64 // when hasSig
+	kind, who string
+	text      string
+	mask      core.Mask
+	hasSig    bool
+	pinned    bool
+	indexed   bool
+	foreign   bool // its text is not split in Go: word lookups need FTS5
+}
+
+// memCopy is the in-memory copy of the memories table.
+type memCopy struct {
+	mu     sync.Mutex
+	loaded bool
+	ver    int64 // the file's mem_ver the copy reflects
+	epoch  int64 // advances whenever rows go (a cut, a reload): caches of the copy name it
+
+	rows      []memRow // by id, ascending
+	foreign   int      // rows with foreign texts
+	unindexed int      // rows not in the vector index
+
+	post  map[string][]int32 // word -> indices of the rows holding it, ascending
+	vocab []string           // the words, sorted, for prefix lookups; nil when stale
+
+	pins     []int32 // indices of the pinned rows, ascending; nil when stale
+	pinsOK   bool
+	bySig    []int32 // indices of the scored rows, most significant first (ties: newest first)
+	interned map[string]string
+
+	dfs map[string]memDF // prefix -> how many rows hold a word with it (termDF)
+
+	loads int // how many times it was read from the file (tests)
+}
+
+// memDF is a word prefix's row count, as of the first asOf rows of epoch.
+type memDF struct {
+	n, asOf int
+	epoch   int64
+}
+
+// memOp is one change a transaction made to the memories table, applied to
+// the copy once the transaction commits.
+type memOp func(c *memCopy)
+
+// memOp records a change to the memories table.
+func (tx *wtx) memOp(op memOp) { tx.mem = append(tx.mem, op) }
+
+// memAdded records inserted rows (ascending ids, all newer than any left).
+func (tx *wtx) memAdded(rows []memRow) {
+	tx.memOp(func(c *memCopy) { c.add(rows) })
+}
+
+// memPinned records pinned set to on for the memories ids.
+func (tx *wtx) memPinned(ids []int64, on bool) {
+	if len(ids) == 0 {
+		return
+	}
+	ids = slices.Clone(ids)
+	tx.memOp(func(c *memCopy) {
+		for _, id := range ids {
+			if i, ok := c.index(id); ok {
+				c.rows[i].pinned = on
+			}
+		}
+		c.pinsOK = false
+	})
+}
+
+// memPinsCleared records every pin cleared.
+func (tx *wtx) memPinsCleared() {
+	tx.memOp(func(c *memCopy) {
+		for i := range c.rows {
+			c.rows[i].pinned = false
+		}
+		c.pins, c.pinsOK = nil, true
+	})
+}
+
+// memScored records a memory's significance set (it had none).
+func (tx *wtx) memScored(id int64, v float64) {
+	tx.memOp(func(c *memCopy) {
+		i, ok := c.index(id)
+		if !ok || c.rows[i].hasSig {
+			return
+		}
+		c.rows[i].sig, c.rows[i].hasSig = v, true
+		at, _ := slices.BinarySearchFunc(c.bySig, int32(i), c.bySigOrder)
+		c.bySig = slices.Insert(c.bySig, at, int32(i))
+	})
+}
+
+// memScoresCleared records every significance dropped.
+func (tx *wtx) memScoresCleared() {
+	tx.memOp(func(c *memCopy) {
+		for i := range c.rows {
+			c.rows[i].sig, c.rows[i].hasSig = 0, false
+		}
+		c.bySig = c.bySig[:0]
+	})
+}
+
+// memIndexed records a memory entered into the vector index.
+func (tx *wtx) memIndexed(id int64) {
+	tx.memOp(func(c *memCopy) {
+		if i, ok := c.index(id); ok && !c.rows[i].indexed {
+			c.rows[i].indexed = true
+			c.unindexed--
+		}
+	})
+}
+
+// memIndexCleared records every memory marked as not indexed.
+func (tx *wtx) memIndexCleared() {
+	tx.memOp(func(c *memCopy) {
+		for i := range c.rows {
+			c.rows[i].indexed = false
+		}
+		c.unindexed = len(c.rows)
+	})
+}
+
+// bumpMemVer advances mem_ver inside the transaction and returns the new
+// version.
+func bumpMemVer(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO meta(key, value) VALUES ('mem_ver', '1')
+		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("advance the memories version: %w", err)
+	}
+	return v, nil
+}
+
+// committed applies a committed transaction's changes; ver is the version
+// it wrote. The caller holds c.mu.
+func (c *memCopy) committed(ver int64, ops []memOp) {
+	if !c.loaded || c.ver != ver-1 {
+		// Another process wrote in between: reload on the next read.
+		c.drop()
+		return
+	}
+	for _, op := range ops {
+		op(c)
+		if !c.loaded {
+			return // an op found rows it cannot follow
+		}
+	}
+	c.ver = ver
+}
+
+// drop empties the copy; the next read reloads it.
+func (c *memCopy) drop() {
+	c.loaded, c.ver = false, 0
+	c.epoch++
+	c.rows, c.foreign, c.unindexed = nil, 0, 0
+	c.post, c.vocab = nil, nil
+	c.pins, c.pinsOK, c.bySig = nil, false, nil
+	c.interned, c.dfs = nil, nil
+}
+
+// index returns the position of memory id in rows.
+func (c *memCopy) index(id int64) (int, bool) {
+	return slices.BinarySearchFunc(c.rows, id, func(r memRow, id int64) int { return cmp.Compare(r.id, id) })
+}
+
+// bySigOrder orders row indices most significant first, then newest first:
+// the order of the significance index query.
+func (c *memCopy) bySigOrder(a, b int32) int {
+	ra, rb := &c.rows[a], &c.rows[b]
+	if x := cmp.Compare(rb.sig, ra.sig); x != 0 {
+		return x
+	}
+	return cmp.Compare(rb.id, ra.id)
+}
+
+// intern returns one shared copy of a short repeated string (kinds, who).
+func (c *memCopy) intern(s string) string {
+	if v, ok := c.interned[s]; ok {
+		return v
+	}
+	if c.interned == nil {
+		c.interned = map[string]string{}
+	}
+	s = strings.Clone(s)
+	c.interned[s] = s
+	return s
+}
+
+// add appends rows, which must be newer than every row held; otherwise
+// the copy is dropped (and reloaded on the next read).
+func (c *memCopy) add(rows []memRow) {
+	for _, r := range rows {
+		if n := len(c.rows); n > 0 && r.id <= c.rows[n-1].id {
+			c.drop()
+			return
+		}
+		r.kind, r.who = c.intern(r.kind), c.intern(r.who)
+		i := int32(len(c.rows))
+		r.foreign = !postWords(c.post, r.text, i, func() { c.vocab = nil })
+		c.rows = append(c.rows, r)
+		if r.foreign {
+			c.foreign++
+		}
+		if !r.indexed {
+			c.unindexed++
+		}
+		if r.pinned {
+			c.pinsOK = false
+		}
+		if r.hasSig {
+			at, _ := slices.BinarySearchFunc(c.bySig, i, c.bySigOrder)
+			c.bySig = slices.Insert(c.bySig, at, i)
+		}
+	}
+}
+
+// postWords adds row i to the posting lists of the words of text, split
+// as asciiTokens splits them, and reports true; for a text asciiTokens
+// does not split (foreign), it adds nothing and reports false. newWord is
+// called when a word is new to post. A row is listed once per word.
+func postWords(post map[string][]int32, text string, i int32, newWord func()) bool {
+	for _, r := range text {
+		if r >= 0x80 && (r < 0x2000 || r > 0x206F) {
+			return false
+		}
+	}
+	var buf [64]byte
+	word := buf[:0]
+	flush := func() {
+		if len(word) == 0 {
+			return
+		}
+		l, ok := post[string(word)] // no allocation for the lookup
+		switch {
+		case !ok:
+			post[string(word)] = []int32{i}
+			if newWord != nil {
+				newWord()
+			}
+		case l[len(l)-1] != i:
+			post[string(word)] = append(l, i)
+		}
+		word = word[:0]
+	}
+	for k := 0; k < len(text); k++ {
+		switch b := text[k]; {
+		case b >= 'a' && b <= 'z' || b >= '0' && b <= '9':
+			word = append(word, b)
+		case b >= 'A' && b <= 'Z':
+			word = append(word, b+'a'-'A')
+		default:
+			flush() // ASCII punctuation and space, or a General Punctuation rune's bytes
+		}
+	}
+	flush()
+	return true
+}
+
+// cut drops the rows of the memories after at (all of them when at is 0).
+func (c *memCopy) cut(at int64) {
+	n, _ := slices.BinarySearchFunc(c.rows, at+1, func(r memRow, id int64) int { return cmp.Compare(r.id, id) })
+	if at <= 0 {
+		n = 0
+	}
+	if n == len(c.rows) {
+		return
+	}
+	for _, r := range c.rows[n:] {
+		if r.foreign {
+			c.foreign--
+		}
+		if !r.indexed {
+			c.unindexed--
+		}
+	}
+	clear(c.rows[n:]) // the texts go to the collector
+	c.rows = c.rows[:n]
+	end := int32(n)
+	for t, l := range c.post {
+		k, _ := slices.BinarySearch(l, end)
+		if k == 0 {
+			delete(c.post, t)
+			c.vocab = nil
+		} else if k < len(l) {
+			c.post[t] = l[:k]
+		}
+	}
+	c.bySig = slices.DeleteFunc(c.bySig, func(i int32) bool { return i >= end })
+	c.pinsOK = false
+	c.epoch++
+	clear(c.dfs)
+}
+
+// load reads the whole table and its version in one read transaction. The
+// caller holds c.mu.
+func (c *memCopy) load(ctx context.Context, db *sql.DB) error {
+	c.drop()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("load memories: %w", err)
+	}
+	defer conn.Close()
+	fail := func(err error) error {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		c.drop()
+		return fmt.Errorf("load memories: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return fail(err)
+	}
+	var ver int64
+	err = conn.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_ver'), 0)`).Scan(&ver)
+	if err != nil {
+		return fail(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM memories`).Scan(&n); err != nil {
+		return fail(err)
+	}
+	c.post = make(map[string][]int32, n/4) // about a new word every few memories in a long story
+	rows := make([]memRow, 0, n)
+	err = rawQuery(ctx, conn, `SELECT id, kind, who, mask, text, world_time, pinned, significance, indexed FROM memories ORDER BY id`, nil, func(v []driver.Value) error {
+		r := memRow{}
+		var ok [6]bool
+		r.id, ok[0] = v[0].(int64)
+		r.kind, ok[1] = textValue(v[1])
+		r.who, ok[2] = textValue(v[2])
+		var mask int64
+		mask, ok[3] = v[3].(int64)
+		r.mask = core.Mask(mask)
+		r.text, ok[4] = textValue(v[4])
+		r.worldTime, ok[5] = v[5].(int64)
+		if slices.Contains(ok[:], false) {
+			return fmt.Errorf("memory %v: unexpected column types", v[0])
+		}
+		p, _ := v[6].(int64)
+		r.pinned = p != 0
+		switch s := v[7].(type) {
+		case float64:
+			r.sig, r.hasSig = s, true
+		case int64:
+			r.sig, r.hasSig = float64(s), true
+		}
+		x, _ := v[8].(int64)
+		r.indexed = x != 0
+		// The driver's values live only during the call.
+		r.text = strings.Clone(r.text)
+		r.kind, r.who = c.intern(r.kind), c.intern(r.who)
+		rows = append(rows, r)
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fail(err)
+	}
+	// Build the indexes over the rows as add does, in one pass.
+	post := c.post
+	for i := range rows {
+		r := &rows[i]
+		r.foreign = !postWords(post, r.text, int32(i), nil)
+		if r.foreign {
+			c.foreign++
+		}
+		if !r.indexed {
+			c.unindexed++
+		}
+		if r.hasSig {
+			c.bySig = append(c.bySig, int32(i))
+		}
+	}
+	c.rows = rows
+	slices.SortFunc(c.bySig, c.bySigOrder)
+	c.ver, c.loaded = ver, true
+	c.loads++
+	return nil
+}
+
+// textValue reads a TEXT column's driver value.
+func textValue(v driver.Value) (string, bool) {
+	switch s := v.(type) {
+	case string:
+		return s, true
+	case []byte:
+		return string(s), true
+	}
+	return "", false
+}
+
+// copyServes reports whether the memories copy may answer a read through q:
+// a read of its own on the writer's connection, not one inside a write
+// transaction (whose rows the copy may not hold yet).
+func (s *Store) copyServes(q querier) bool {
+	return q == querier(s.wconn) && !s.readsBySQL.Load()
+}
+
+// current makes the copy reflect version ver of the file (or a later
+// one), reloading it if it does not. The caller holds c.mu.
+func (c *memCopy) current(ctx context.Context, db *sql.DB, ver int64) error {
+	if c.loaded && c.ver >= ver {
+		return nil
+	}
+	return c.load(ctx, db)
+}
+
+// warmMemories loads the copy if it is not loaded.
+func (s *Store) warmMemories(ctx context.Context) error {
+	c := &s.mem.rows
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded {
+		return nil
+	}
+	return c.load(ctx, s.rdb)
+}
+
+// words returns the words of the index that start with prefix p.
+func (c *memCopy) words(p string) []string {
+	if c.vocab == nil {
+		c.vocab = make([]string, 0, len(c.post))
+		for t := range c.post {
+			c.vocab = append(c.vocab, t)
+		}
+		sort.Strings(c.vocab)
+	}
+	i := sort.SearchStrings(c.vocab, p)
+	j := i
+	for j < len(c.vocab) && strings.HasPrefix(c.vocab[j], p) {
+		j++
+	}
+	return c.vocab[i:j]
+}
+
+// hits returns, newest first, the ids of up to limit rows that hold a
+// word starting with p and that who witnessed (any row when who is 0).
+func (c *memCopy) hits(p string, who core.Mask, limit int) []int64 {
+	ws := c.words(p)
+	lists := make([][]int32, 0, len(ws))
+	for _, w := range ws {
+		lists = append(lists, c.post[w])
+	}
+	var out []int64
+	c.merge(lists, func(i int32) bool {
+		if who == 0 || c.rows[i].mask&who != 0 {
+			out = append(out, c.rows[i].id)
+		}
+		return len(out) < limit
+	})
+	return out
+}
+
+// merge visits the row indices of lists (each ascending) once each, largest
+// first, until visit returns false: a k-way merge over a max-heap of the
+// lists' next entries (a short prefix may match hundreds of words).
+func (c *memCopy) merge(lists [][]int32, visit func(int32) bool) {
+	if len(lists) == 1 {
+		l := lists[0]
+		for k := len(l) - 1; k >= 0; k-- {
+			if !visit(l[k]) {
+				return
+			}
+		}
+		return
+	}
+	// h holds the lists not used up, by their last entry, largest on top;
+	// each list is cut down to its entries not visited yet.
+	h := make([][]int32, 0, len(lists))
+	for _, l := range lists {
+		if len(l) > 0 {
+			h = append(h, l)
+		}
+	}
+	last := func(l []int32) int32 { return l[len(l)-1] }
+	down := func(i int) {
+		for {
+			big, l, r := i, 2*i+1, 2*i+2
+			if l < len(h) && last(h[l]) > last(h[big]) {
+				big = l
+			}
+			if r < len(h) && last(h[r]) > last(h[big]) {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	prev := int32(-1)
+	for len(h) > 0 {
+		v := last(h[0])
+		if h[0] = h[0][:len(h[0])-1]; len(h[0]) == 0 {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		if len(h) > 0 {
+			down(0)
+		}
+		if v == prev {
+			continue // a row holding two words with the prefix
+		}
+		prev = v
+		if !visit(v) {
+			return
+		}
+	}
+}
+
+// df returns how many rows (anyone's, up to max) hold a word starting with
+// p, counted once per epoch and then over the rows added since.
+func (c *memCopy) df(p string, max int) int {
+	if c.dfs == nil {
+		c.dfs = map[string]memDF{}
+	}
+	d, ok := c.dfs[p]
+	if !ok || d.epoch != c.epoch || d.asOf > len(c.rows) {
+		d = memDF{epoch: c.epoch}
+	}
+	if d.asOf < len(c.rows) && d.n < max {
+		ws := c.words(p)
+		lists := make([][]int32, 0, len(ws))
+		for _, w := range ws {
+			l := c.post[w]
+			k, _ := slices.BinarySearch(l, int32(d.asOf))
+			lists = append(lists, l[k:])
+		}
+		c.merge(lists, func(int32) bool {
+			d.n++
+			return d.n < max
+		})
+	}
+	d.asOf = len(c.rows)
+	c.dfs[p] = d
+	return d.n
+}
+
+// pinned returns the indices of the pinned rows, ascending.
+func (c *memCopy) pinned() []int32 {
+	if !c.pinsOK {
+		c.pins = c.pins[:0]
+		for i := range c.rows {
+			if c.rows[i].pinned {
+				c.pins = append(c.pins, int32(i))
+			}
+		}
+		c.pinsOK = true
+	}
+	return c.pins
+}
