@@ -307,6 +307,7 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 	catchUp()
 	check("after a rebuild, caught up")
 	// Another process writes: this store's copy reloads.
+	loads = c.s.MemoryCopyLoads()
 	other := mustOpen(t, c.path)
 	oeng := mustEngine(t, other, store.DefaultBranch)
 	if _, err := oeng.Append(ctx, lineTurn(oeng.State(), core.MaskAll, "the thermos from another process", "remember the radio, said the other process")); err != nil {
@@ -314,6 +315,9 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 	}
 	other.Close()
 	check("after another process wrote")
+	if c.s.MemoryCopyLoads() == loads {
+		t.Fatal("another process wrote, and the memories copy was not read again")
+	}
 	eng = mustEngine(t, c.s, store.DefaultBranch)
 	// A text the word index does not split in Go: word lookups go to the
 	// lexical index, the rest stays with the copy.

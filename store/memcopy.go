@@ -23,16 +23,17 @@ import (
 // a copy of it, with a word index of its texts, and answers those questions
 // from the copy.
 //
-// The copy follows the table exactly, as the code copy follows the vector
-// index (codes.go). Every transaction that writes the table records what it
-// did (wtx.memOp) and bumps the meta key mem_ver inside it (exec), so a
-// version names one state of the table in the file, whichever process wrote
-// it. This process's writer applies its own changes to the copy as it
-// commits them; a reader that finds the copy at another version than the
-// file (another process wrote) reloads it. Reads from inside a write
-// transaction, which may see rows the copy has not, use SQL (the queries
-// the copy stands in for, kept as the reference: the tests hold both to the
-// same answers).
+// The copy follows the table exactly. This process writes through one
+// connection, the writer's: every transaction that writes the table records
+// what it did (wtx.memOp), and the writer applies it to the copy as it
+// commits (exec). What another process commits, SQLite's data_version on
+// the writer's connection tells (it changes with every commit of any other
+// connection, and never with the connection's own): a read that finds it
+// changed since the copy was loaded or last checked reloads the copy. Reads
+// run on the writer's goroutine (Store.readOnWriter), so none sees a commit
+// half applied. Reads from inside a write transaction, which may see rows
+// the copy has not, use SQL (the queries the copy stands in for, kept as
+// the reference: the tests hold both to the same answers).
 //
 // The word index splits texts as FTS5's unicode61 tokenizer does, for the
 // texts where that is plain (asciiTokens); while the table holds any other
@@ -57,7 +58,7 @@ type memRow struct {
 type memCopy struct {
 	mu     sync.Mutex
 	loaded bool
-	ver    int64 // the file's mem_ver the copy reflects
+	dv     int64 // the writer connection's data_version when the copy was last known current
 	epoch  int64 // advances whenever rows go (a cut, a reload): caches of the copy name it
 
 	rows      []memRow // by id, ascending
@@ -164,38 +165,20 @@ func (tx *wtx) memIndexCleared() {
 	})
 }
 
-// bumpMemVer advances mem_ver inside the transaction and returns the new
-// version.
-func bumpMemVer(ctx context.Context, tx *sql.Tx) (int64, error) {
-	var v int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO meta(key, value) VALUES ('mem_ver', '1')
-		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)`).Scan(&v)
-	if err != nil {
-		return 0, fmt.Errorf("advance the memories version: %w", err)
-	}
-	return v, nil
-}
-
-// committed applies a committed transaction's changes; ver is the version
-// it wrote. The caller holds c.mu.
-func (c *memCopy) committed(ver int64, ops []memOp) {
-	if !c.loaded || c.ver != ver-1 {
-		// Another process wrote in between: reload on the next read.
-		c.drop()
-		return
-	}
+// committed applies a committed transaction's changes. The caller holds
+// c.mu.
+func (c *memCopy) committed(ops []memOp) {
 	for _, op := range ops {
-		op(c)
 		if !c.loaded {
-			return // an op found rows it cannot follow
+			return // not loaded, or an op found rows it cannot follow
 		}
+		op(c)
 	}
-	c.ver = ver
 }
 
 // drop empties the copy; the next read reloads it.
 func (c *memCopy) drop() {
-	c.loaded, c.ver = false, 0
+	c.loaded, c.dv = false, 0
 	c.epoch++
 	c.rows, c.foreign, c.unindexed = nil, 0, 0
 	c.post, c.vocab = nil, nil
@@ -336,9 +319,10 @@ func (c *memCopy) cut(at int64) {
 	clear(c.dfs)
 }
 
-// load reads the whole table and its version in one read transaction. The
-// caller holds c.mu.
-func (c *memCopy) load(ctx context.Context, db *sql.DB) error {
+// load reads the whole table in one read transaction; dv is the writer
+// connection's data_version, read by the caller on the writer's goroutine
+// (so no commit of this process comes between). The caller holds c.mu.
+func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 	c.drop()
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -351,11 +335,6 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("load memories: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
-		return fail(err)
-	}
-	var ver int64
-	err = conn.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_ver'), 0)`).Scan(&ver)
-	if err != nil {
 		return fail(err)
 	}
 	var n int
@@ -417,7 +396,7 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB) error {
 	}
 	c.rows = rows
 	slices.SortFunc(c.bySig, c.bySigOrder)
-	c.ver, c.loaded = ver, true
+	c.dv, c.loaded = dv, true
 	c.loads++
 	return nil
 }
@@ -440,24 +419,35 @@ func (s *Store) copyServes(q querier) bool {
 	return q == querier(s.wconn) && !s.readsBySQL.Load()
 }
 
-// current makes the copy reflect version ver of the file (or a later
-// one), reloading it if it does not. The caller holds c.mu.
-func (c *memCopy) current(ctx context.Context, db *sql.DB, ver int64) error {
-	if c.loaded && c.ver >= ver {
+// current makes the copy reflect the file, given the writer connection's
+// data_version dv: reloaded when another connection committed since it
+// was last current. The caller holds c.mu, on the writer's goroutine.
+func (c *memCopy) current(ctx context.Context, db *sql.DB, dv int64) error {
+	if c.loaded && c.dv == dv {
 		return nil
 	}
-	return c.load(ctx, db)
+	return c.load(ctx, db, dv)
 }
 
-// warmMemories loads the copy if it is not loaded.
+// dataVersionSQL reads the writer connection's data_version.
+const dataVersionSQL = `SELECT data_version FROM pragma_data_version`
+
+// warmMemories loads the copy if it is not loaded, on the writer's
+// goroutine.
 func (s *Store) warmMemories(ctx context.Context) error {
-	c := &s.mem.rows
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loaded {
-		return nil
-	}
-	return c.load(ctx, s.rdb)
+	return s.readOnWriter(ctx, func(ctx context.Context, q querier) error {
+		if !s.copyServes(q) {
+			return nil
+		}
+		var dv int64
+		if err := q.QueryRowContext(ctx, dataVersionSQL).Scan(&dv); err != nil {
+			return fmt.Errorf("load memories: %w", err)
+		}
+		c := &s.mem.rows
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.current(ctx, s.rdb, dv)
+	})
 }
 
 // words returns the words of the index that start with prefix p.

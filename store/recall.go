@@ -73,15 +73,14 @@ func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit
 
 // recentLinesCopy is recentLines answered by the memories copy.
 func (s *Store) recentLinesCopy(ctx context.Context, q querier, who core.Mask, limit int) ([]core.Line, error) {
-	var ver int64
-	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_ver'), 0)`).Scan(&ver)
-	if err != nil {
+	var dv int64
+	if err := q.QueryRowContext(ctx, dataVersionSQL).Scan(&dv); err != nil {
 		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
 	}
 	c := &s.mem.rows
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.current(ctx, s.rdb, ver); err != nil {
+	if err := c.current(ctx, s.rdb, dv); err != nil {
 		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
 	}
 	var out []core.Line

@@ -427,23 +427,24 @@ func (r *retrieval) begin() error {
 
 // beginCopy is begin answered by the memories copy, which it locks for
 // the rest of the retrieval (run unlocks it): only the meta values are
-// read from the file, with the version the copy must reflect.
+// read from the file, with the data_version that tells whether another
+// process wrote since the copy was loaded.
 func (r *retrieval) beginCopy() error {
 	var head, model sql.NullString
-	var gen, memGen, ver sql.NullInt64
+	var gen, memGen, dv sql.NullInt64
 	err := r.q.QueryRowContext(r.ctx, `SELECT
 			(SELECT value FROM meta WHERE key = 'projection_seq'),
 			(SELECT value FROM meta WHERE key = 'vec_model'),
 			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'vec_gen'),
 			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'),
-			(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_ver')`).Scan(&head, &model, &gen, &memGen, &ver)
+			(`+dataVersionSQL+`)`).Scan(&head, &model, &gen, &memGen, &dv)
 	if err != nil {
 		return err
 	}
 	c := &r.s.mem.rows
 	c.mu.Lock()
 	r.c = c
-	if err := c.current(r.ctx, r.s.rdb, ver.Int64); err != nil {
+	if err := c.current(r.ctx, r.s.rdb, dv.Int64); err != nil {
 		return err
 	}
 	if len(c.rows) == 0 {

@@ -128,10 +128,10 @@ func (s *Store) exec(j *job) (res result) {
 			return result{err: err}
 		}
 	}
-	// Each copy the transaction changed gets a new generation or version
-	// naming the file's new state, and is held while committing, so no
-	// read sees the file's new state with the copy's old rows.
-	var vecGen, memVer int64
+	// Each copy the transaction changed is held while committing, so no
+	// read sees the file's new state with the copy's old rows; the vector
+	// index gets a new generation naming its new state (codes.go).
+	var vecGen int64
 	if w.vec != nil {
 		if vecGen, err = bumpVecGen(j.ctx, tx); err != nil {
 			_ = tx.Rollback()
@@ -139,10 +139,6 @@ func (s *Store) exec(j *job) (res result) {
 		}
 	}
 	if len(w.mem) > 0 {
-		if memVer, err = bumpMemVer(j.ctx, tx); err != nil {
-			_ = tx.Rollback()
-			return result{err: err}
-		}
 		m := &s.mem.rows
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -165,7 +161,7 @@ func (s *Store) exec(j *job) (res result) {
 		s.mem.codes.committed(vecGen, w.vec)
 	}
 	if len(w.mem) > 0 {
-		s.mem.rows.committed(memVer, w.mem)
+		s.mem.rows.committed(w.mem)
 	}
 	s.commits.Add(1)
 	return result{}
