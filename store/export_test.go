@@ -85,12 +85,11 @@ func (s *Store) CheckMemoryCopy(ctx context.Context) error {
 	if !slices.Equal(c.bySig, f.bySig) {
 		return fmt.Errorf("rows by significance: the copy %v, the file %v", c.bySig, f.bySig)
 	}
-	if len(c.post) != len(f.post) {
-		return fmt.Errorf("the copy indexes %d words, the file %d", len(c.post), len(f.post))
-	}
-	for w, l := range f.post {
-		if !slices.Equal(c.post[w], l) {
-			return fmt.Errorf("word %q: the copy %v, the file %v", w, c.post[w], l)
+	for _, x := range []*wordIndex{c.words, f.words} {
+		for _, w := range x.words {
+			if !slices.Equal(c.words.rows(w), f.words.rows(w)) {
+				return fmt.Errorf("word %q: the copy lists rows %v, the file %v", w, c.words.rows(w), f.words.rows(w))
+			}
 		}
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -65,8 +64,7 @@ type memCopy struct {
 	foreign   int      // rows with foreign texts
 	unindexed int      // rows not in the vector index
 
-	post  map[string][]int32 // word -> indices of the rows holding it, ascending
-	vocab []string           // the words, sorted, for prefix lookups; nil when stale
+	words *wordIndex // the rows holding each word (words.go)
 
 	pins     []int32 // indices of the pinned rows, ascending; nil when stale
 	pinsOK   bool
@@ -78,10 +76,11 @@ type memCopy struct {
 	loads int // how many times it was read from the file (tests)
 }
 
-// memDF is a word prefix's row count, as of the first asOf rows of epoch.
+// memDF is a word prefix's row count up to max, as of the first asOf rows
+// of epoch.
 type memDF struct {
-	n, asOf int
-	epoch   int64
+	n, max, asOf int
+	epoch        int64
 }
 
 // memOp is one change a transaction made to the memories table, applied to
@@ -181,7 +180,7 @@ func (c *memCopy) drop() {
 	c.loaded, c.dv = false, 0
 	c.epoch++
 	c.rows, c.foreign, c.unindexed = nil, 0, 0
-	c.post, c.vocab = nil, nil
+	c.words = nil
 	c.pins, c.pinsOK, c.bySig = nil, false, nil
 	c.interned, c.dfs = nil, nil
 }
@@ -224,7 +223,7 @@ func (c *memCopy) add(rows []memRow) {
 		}
 		r.kind, r.who = c.intern(r.kind), c.intern(r.who)
 		i := int32(len(c.rows))
-		r.foreign = !postWords(c.post, r.text, i, func() { c.vocab = nil })
+		r.foreign = !c.words.post(i, r.text)
 		c.rows = append(c.rows, r)
 		if r.foreign {
 			c.foreign++
@@ -240,48 +239,6 @@ func (c *memCopy) add(rows []memRow) {
 			c.bySig = slices.Insert(c.bySig, at, i)
 		}
 	}
-}
-
-// postWords adds row i to the posting lists of the words of text, split
-// as asciiTokens splits them, and reports true; for a text asciiTokens
-// does not split (foreign), it adds nothing and reports false. newWord is
-// called when a word is new to post. A row is listed once per word.
-func postWords(post map[string][]int32, text string, i int32, newWord func()) bool {
-	for _, r := range text {
-		if r >= 0x80 && (r < 0x2000 || r > 0x206F) {
-			return false
-		}
-	}
-	var buf [64]byte
-	word := buf[:0]
-	flush := func() {
-		if len(word) == 0 {
-			return
-		}
-		l, ok := post[string(word)] // no allocation for the lookup
-		switch {
-		case !ok:
-			post[string(word)] = []int32{i}
-			if newWord != nil {
-				newWord()
-			}
-		case l[len(l)-1] != i:
-			post[string(word)] = append(l, i)
-		}
-		word = word[:0]
-	}
-	for k := 0; k < len(text); k++ {
-		switch b := text[k]; {
-		case b >= 'a' && b <= 'z' || b >= '0' && b <= '9':
-			word = append(word, b)
-		case b >= 'A' && b <= 'Z':
-			word = append(word, b+'a'-'A')
-		default:
-			flush() // ASCII punctuation and space, or a General Punctuation rune's bytes
-		}
-	}
-	flush()
-	return true
 }
 
 // cut drops the rows of the memories after at (all of them when at is 0).
@@ -304,15 +261,7 @@ func (c *memCopy) cut(at int64) {
 	clear(c.rows[n:]) // the texts go to the collector
 	c.rows = c.rows[:n]
 	end := int32(n)
-	for t, l := range c.post {
-		k, _ := slices.BinarySearch(l, end)
-		if k == 0 {
-			delete(c.post, t)
-			c.vocab = nil
-		} else if k < len(l) {
-			c.post[t] = l[:k]
-		}
-	}
+	c.words.cut(end)
 	c.bySig = slices.DeleteFunc(c.bySig, func(i int32) bool { return i >= end })
 	c.pinsOK = false
 	c.epoch++
@@ -341,7 +290,7 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM memories`).Scan(&n); err != nil {
 		return fail(err)
 	}
-	c.post = make(map[string][]int32, n/4) // about a new word every few memories in a long story
+	words := newWordIndex(n)
 	rows := make([]memRow, 0, n)
 	err = rawQuery(ctx, conn, `SELECT id, kind, who, mask, text, world_time, pinned, significance, indexed FROM memories ORDER BY id`, nil, func(v []driver.Value) error {
 		r := memRow{}
@@ -380,10 +329,9 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 		return fail(err)
 	}
 	// Build the indexes over the rows as add does, in one pass.
-	post := c.post
 	for i := range rows {
 		r := &rows[i]
-		r.foreign = !postWords(post, r.text, int32(i), nil)
+		r.foreign = !words.post(int32(i), r.text)
 		if r.foreign {
 			c.foreign++
 		}
@@ -394,8 +342,9 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 			c.bySig = append(c.bySig, int32(i))
 		}
 	}
-	c.rows = rows
+	c.rows, c.words = rows, words
 	slices.SortFunc(c.bySig, c.bySigOrder)
+	words.sort()
 	c.dv, c.loaded = dv, true
 	c.loads++
 	return nil
@@ -450,31 +399,10 @@ func (s *Store) warmMemories(ctx context.Context) error {
 	})
 }
 
-// words returns the words of the index that start with prefix p.
-func (c *memCopy) words(p string) []string {
-	if c.vocab == nil {
-		c.vocab = make([]string, 0, len(c.post))
-		for t := range c.post {
-			c.vocab = append(c.vocab, t)
-		}
-		sort.Strings(c.vocab)
-	}
-	i := sort.SearchStrings(c.vocab, p)
-	j := i
-	for j < len(c.vocab) && strings.HasPrefix(c.vocab[j], p) {
-		j++
-	}
-	return c.vocab[i:j]
-}
-
 // hits returns, newest first, the ids of up to limit rows that hold a
 // word starting with p and that who witnessed (any row when who is 0).
 func (c *memCopy) hits(p string, who core.Mask, limit int) []int64 {
-	ws := c.words(p)
-	lists := make([][]int32, 0, len(ws))
-	for _, w := range ws {
-		lists = append(lists, c.post[w])
-	}
+	lists := c.words.prefixed(p)
 	var out []int64
 	c.merge(lists, func(i int32) bool {
 		if who == 0 || c.rows[i].mask&who != 0 {
@@ -553,16 +481,14 @@ func (c *memCopy) df(p string, max int) int {
 		c.dfs = map[string]memDF{}
 	}
 	d, ok := c.dfs[p]
-	if !ok || d.epoch != c.epoch || d.asOf > len(c.rows) {
-		d = memDF{epoch: c.epoch}
+	if !ok || d.epoch != c.epoch || d.max != max || d.asOf > len(c.rows) {
+		d = memDF{epoch: c.epoch, max: max}
 	}
 	if d.asOf < len(c.rows) && d.n < max {
-		ws := c.words(p)
-		lists := make([][]int32, 0, len(ws))
-		for _, w := range ws {
-			l := c.post[w]
+		lists := c.words.prefixed(p)
+		for i, l := range lists {
 			k, _ := slices.BinarySearch(l, int32(d.asOf))
-			lists = append(lists, l[k:])
+			lists[i] = l[k:]
 		}
 		c.merge(lists, func(int32) bool {
 			d.n++

@@ -714,24 +714,32 @@ func (r *retrieval) rank(terms []string, idf map[string]float64) []Recollection 
 		}
 	}
 	spread := hi - lo
-	out := make([]Recollection, 0, len(r.cands))
+	// Every candidate is scored; only the k returned get their parts as a
+	// map (Recalled.Parts), built from the same values.
+	type scoredCand struct {
+		c          *cand
+		score, sig float64
+		parts      [len(partNames)]float64
+		has        [len(partNames)]bool
+		auto       bool
+	}
+	all := make([]scoredCand, 0, len(r.cands))
 	for _, c := range r.cands {
-		parts := map[string]float64{}
-		var score float64
-		part := func(name string, weight, signal float64) {
+		sc := scoredCand{c: c}
+		part := func(i int, weight, signal float64) {
 			if weight == 0 {
 				return
 			}
 			v := round4(weight * signal)
-			parts[name] = v
-			score += v
+			sc.parts[i], sc.has[i] = v, true
+			sc.score += v
 		}
 		if c.hasVector {
 			signal := 0.0
 			if spread >= minSpread {
 				signal = (c.vector - lo) / spread
 			}
-			part("vector", r.w.Vector, signal)
+			part(partVector, r.w.Vector, signal)
 		}
 		if idfSum > 0 {
 			var got float64
@@ -741,51 +749,73 @@ func (r *retrieval) rank(terms []string, idf map[string]float64) []Recollection 
 					got += idf[t] * idf[t]
 				}
 			}
-			part("lexical", r.w.Lexical, got/idfSum)
+			part(partLexical, r.w.Lexical, got/idfSum)
 		}
 		age := math.Max(0, float64(r.now-c.worldTime))
-		part("recency", r.w.Recency, math.Pow(0.5, age/halfLife))
-		sig := 0.0
+		part(partRecency, r.w.Recency, math.Pow(0.5, age/halfLife))
 		if c.sig.Valid {
-			sig = c.sig.Float64
-			part("significance", r.w.Significance, (min(10, max(1, sig))-1)/9)
+			sc.sig = c.sig.Float64
+			part(partSignificance, r.w.Significance, (min(10, max(1, sc.sig))-1)/9)
 		}
-		auto := !c.pinned && r.w.AutoPin > 0 && c.sig.Valid && sig >= r.w.AutoPin
+		sc.auto = !c.pinned && r.w.AutoPin > 0 && c.sig.Valid && sc.sig >= r.w.AutoPin
 		switch {
 		case c.pinned:
-			part("pinned", r.w.Pinned, 1)
-		case auto:
-			part("auto_pinned", r.w.Pinned, 1)
+			part(partPinned, r.w.Pinned, 1)
+		case sc.auto:
+			part(partAutoPinned, r.w.Pinned, 1)
 		}
-		out = append(out, Recollection{
-			Recalled: core.Recalled{ID: c.id, Kind: c.kind, Text: c.text, Mask: c.mask, Pinned: c.pinned || auto,
-				Score: round4(score), Parts: parts},
-			Who: c.who, WorldTime: c.worldTime, Significance: sig, AutoPinned: auto, Embedded: c.hasVector,
-		})
+		sc.score = round4(sc.score)
+		all = append(all, sc)
 	}
-	byScore := func(a, b Recollection) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+	byScore := func(a, b scoredCand) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return cmp.Compare(b.ID, a.ID)
+		return cmp.Compare(b.c.id, a.c.id)
 	}
-	slices.SortFunc(out, func(a, b Recollection) int {
+	slices.SortFunc(all, func(a, b scoredCand) int {
 		// Pinned by a command first: a pin is the player saying "keep this".
-		ap, bp := a.Pinned && !a.AutoPinned, b.Pinned && !b.AutoPinned
-		if ap != bp {
-			if ap {
+		if a.c.pinned != b.c.pinned {
+			if a.c.pinned {
 				return -1
 			}
 			return 1
 		}
 		return byScore(a, b)
 	})
-	if len(out) > r.k {
-		out = out[:r.k]
+	if len(all) > r.k {
+		all = all[:r.k]
 	}
-	slices.SortFunc(out, byScore)
+	slices.SortFunc(all, byScore)
+	out := make([]Recollection, len(all))
+	for i, sc := range all {
+		c := sc.c
+		parts := make(map[string]float64, len(partNames))
+		for j, name := range partNames {
+			if sc.has[j] {
+				parts[name] = sc.parts[j]
+			}
+		}
+		out[i] = Recollection{
+			Recalled: core.Recalled{ID: c.id, Kind: c.kind, Text: c.text, Mask: c.mask, Pinned: c.pinned || sc.auto,
+				Score: sc.score, Parts: parts},
+			Who: c.who, WorldTime: c.worldTime, Significance: sc.sig, AutoPinned: sc.auto, Embedded: c.hasVector,
+		}
+	}
 	return out
 }
+
+// The parts of a memory's score (Recalled.Parts), in the order they add up.
+const (
+	partVector = iota
+	partLexical
+	partRecency
+	partSignificance
+	partPinned
+	partAutoPinned
+)
+
+var partNames = [...]string{"vector", "lexical", "recency", "significance", "pinned", "auto_pinned"}
 
 // minSpread: when the candidates' cosines differ by less than this, the
 // query tells them apart by nothing, and the vector part is 0 for all.

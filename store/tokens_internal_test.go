@@ -75,39 +75,40 @@ func TestASCIITokensMatchFTS(t *testing.T) {
 	}
 }
 
-// FuzzPostWords: the memories copy's word index (postWords) splits a text
-// exactly as asciiTokens does, the split TestASCIITokensMatchFTS holds to
-// FTS5's: the same words, each listed once for the row, and the same texts
-// left to the lexical index.
+// FuzzPostWords: the memories copy's word index (wordIndex.post) splits a
+// text exactly as asciiTokens does, the split TestASCIITokensMatchFTS holds
+// to FTS5's: the same words, the row listed once under each, and the same
+// texts left to the lexical index.
 func FuzzPostWords(f *testing.F) {
 	for _, s := range []string{"", "the Thermos, the thermos!", "café", "a—b…c “d” e’s", "x\u200by", "ラジオ radio", "A1b2 C3d4 a1B2", "\xff\xfe"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		post := map[string][]int32{}
-		news := 0
-		ok := postWords(post, text, 7, func() { news++ })
+		x := newWordIndex(0)
+		x.sort()
+		ok := x.post(7, text)
 		toks, want := asciiTokens(text)
 		if ok != want {
-			t.Fatalf("%q: postWords splits it: %v, asciiTokens: %v", text, ok, want)
+			t.Fatalf("%q: post splits it: %v, asciiTokens: %v", text, ok, want)
 		}
 		if !ok {
-			if len(post) != 0 {
-				t.Fatalf("%q: a foreign text was posted: %v", text, post)
+			if len(x.words) != 0 {
+				t.Fatalf("%q: a foreign text was listed under %v", text, x.words)
 			}
 			return
 		}
 		uniq := slices.Compact(slices.Sorted(slices.Values(toks)))
-		got := make([]string, 0, len(post))
-		for w, l := range post {
-			if !slices.Equal(l, []int32{7}) {
-				t.Fatalf("%q: word %q lists rows %v, want [7]", text, w, l)
-			}
-			got = append(got, w)
+		got := slices.Sorted(slices.Values(x.words))
+		if !slices.Equal(got, uniq) || len(x.fresh) != len(uniq) {
+			t.Fatalf("%q: post finds %v (%d fresh), asciiTokens %v", text, got, len(x.fresh), uniq)
 		}
-		slices.Sort(got)
-		if !slices.Equal(got, uniq) || news != len(uniq) {
-			t.Fatalf("%q: postWords finds %v (%d new), asciiTokens %v", text, got, news, uniq)
+		for _, w := range got {
+			if !slices.Equal(x.rows(w), []int32{7}) {
+				t.Fatalf("%q: word %q lists rows %v, want [7]", text, w, x.rows(w))
+			}
+			if ls := x.prefixed(w); len(ls) == 0 {
+				t.Fatalf("%q: no word found with the prefix %q", text, w)
+			}
 		}
 	})
 }
