@@ -291,13 +291,16 @@ func (s *Session) Turn(ctx context.Context, line string, obs TurnObserver) (*Tur
 		line = strings.ToValidUTF8(line, "\uFFFD")
 	}
 	st := s.Engine.State()
-	p := &pendingTurn{s: s, scratch: st.Clone(), res: &TurnResult{Prompts: map[string]Prompt{}}, obs: obs, seed: Seed(st)}
+	p := &pendingTurn{s: s, res: &TurnResult{Prompts: map[string]Prompt{}}, obs: obs, seed: Seed(st)}
+	// The reads first: they need only the log and the line, and the clone
+	// of a long story's state (thousands of pins) takes a while.
+	defer p.recallAhead(ctx, &st.Cast, line)()
+	p.scratch = st.Clone()
 	player := st.Cast.Player
 	lineIdx, err := p.addLine(player, line, "")
 	if err != nil {
 		return fail(err)
 	}
-	defer p.recallAhead(ctx, line)()
 	if err := p.hook(ctx, HookTurnStart, lineIdx); err != nil {
 		return fail(err)
 	}
@@ -688,7 +691,7 @@ func (s *Session) recall(ctx context.Context, bot string, mask Mask, line string
 // order (the order bots are named in and take turns in), so the first
 // bot's reads are not queued behind the second's. The returned stop ends
 // them and waits.
-func (p *pendingTurn) recallAhead(ctx context.Context, line string) (stop func()) {
+func (p *pendingTurn) recallAhead(ctx context.Context, cast *Cast, line string) (stop func()) {
 	s := p.s
 	if s.Recall == nil {
 		return func() {}
@@ -701,8 +704,8 @@ func (p *pendingTurn) recallAhead(ctx context.Context, line string) (stop func()
 	}
 	var jobs []job
 	p.ahead = map[string]*recallAhead{}
-	for _, bot := range p.scratch.Cast.Bots {
-		bit := p.scratch.Cast.Bit(bot)
+	for _, bot := range cast.Bots {
+		bit := cast.Bit(bot)
 		if bit < 0 {
 			continue
 		}
