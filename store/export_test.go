@@ -45,6 +45,14 @@ func (s *Store) CommitsSinceCheckpoint() int64 { return s.commits.Load() }
 // the two to the same answers.
 func (s *Store) ReadBySQL(on bool) { s.readsBySQL.Store(on) }
 
+// SetBigMemoryChange sets how many memory rows a transaction may insert
+// and still have the memories copy follow it, and returns the old value.
+func SetBigMemoryChange(n int) int {
+	old := bigMemoryChange
+	bigMemoryChange = n
+	return old
+}
+
 // MemoryCopyLoads returns how many times the memories copy was read from
 // the file.
 func (s *Store) MemoryCopyLoads() int {

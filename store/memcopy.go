@@ -92,6 +92,7 @@ func (tx *wtx) memOp(op memOp) { tx.mem = append(tx.mem, op) }
 
 // memAdded records inserted rows (ascending ids, all newer than any left).
 func (tx *wtx) memAdded(rows []memRow) {
+	tx.memRowsAdded += len(rows)
 	tx.memOp(func(c *memCopy) { c.add(rows) })
 }
 
@@ -216,6 +217,23 @@ func (c *memCopy) intern(s string) string {
 // add appends rows, which must be newer than every row held; otherwise
 // the copy is dropped (and reloaded on the next read).
 func (c *memCopy) add(rows []memRow) {
+	var scored []int32
+	defer func() {
+		// A turn scores few; a rebuild or a branch switch many, which
+		// are sorted in once rather than inserted one by one.
+		if !c.loaded {
+			return
+		}
+		if len(scored) <= 16 {
+			for _, i := range scored {
+				at, _ := slices.BinarySearchFunc(c.bySig, i, c.bySigOrder)
+				c.bySig = slices.Insert(c.bySig, at, i)
+			}
+			return
+		}
+		c.bySig = append(c.bySig, scored...)
+		slices.SortFunc(c.bySig, c.bySigOrder)
+	}()
 	for _, r := range rows {
 		if n := len(c.rows); n > 0 && r.id <= c.rows[n-1].id {
 			c.drop()
@@ -235,8 +253,7 @@ func (c *memCopy) add(rows []memRow) {
 			c.pinsOK = false
 		}
 		if r.hasSig {
-			at, _ := slices.BinarySearchFunc(c.bySig, i, c.bySigOrder)
-			c.bySig = slices.Insert(c.bySig, at, i)
+			scored = append(scored, i)
 		}
 	}
 }

@@ -19,6 +19,8 @@ type wtx struct {
 	vec  *vecChange // what it did to the vector index (codes.go), if anything
 	mem  []memOp    // what it did to the memories table (memcopy.go), in order
 
+	memRowsAdded int // memory rows it inserted
+
 	memDropped bool // it deleted memories (codes.go)
 }
 
@@ -161,11 +163,24 @@ func (s *Store) exec(j *job) (res result) {
 		s.mem.codes.committed(vecGen, w.vec)
 	}
 	if len(w.mem) > 0 {
-		s.mem.rows.committed(w.mem)
+		if w.memRowsAdded > bigMemoryChange {
+			// A rebuild or a far branch switch: the copy is read again
+			// in the background rather than brought along here, inside
+			// the write the caller waits for.
+			s.mem.rows.drop()
+			go func() { _ = s.warmMemories(context.Background()) }()
+		} else {
+			s.mem.rows.committed(w.mem)
+		}
 	}
 	s.commits.Add(1)
 	return result{}
 }
+
+// bigMemoryChange is the most memory rows a transaction may insert and
+// still have the memories copy follow it as it commits (a variable for
+// the tests).
+var bigMemoryChange = 4096
 
 // Checkpoints. SQLite's automatic checkpoint runs inside the commit that
 // crosses its threshold, so every few dozen turns one turn paid for copying

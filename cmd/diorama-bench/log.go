@@ -127,12 +127,12 @@ func benchLog(b *bench) ([]result, error) {
 	// Open-and-ready and resident memory, each in a fresh process.
 	var opens, rss []float64
 	for i := 0; i < b.runs; i++ {
-		ms, kb, err := measureOpen(path)
+		rep, err := measureOpen(path)
 		if err != nil {
 			return nil, err
 		}
-		opens = append(opens, ms)
-		rss = append(rss, kb/1024)
+		opens = append(opens, rep.OpenMS)
+		rss = append(rss, rep.RSSKB/1024)
 	}
 	out = append(out,
 		atMost(fmt.Sprintf("open save and be ready (%dk events)", b.events/1000), median(opens), "ms", 300),
@@ -141,29 +141,37 @@ func benchLog(b *bench) ([]result, error) {
 }
 
 // measureOpen runs this program again with -child-open and reads its report.
-func measureOpen(path string) (ms, rssKB float64, err error) {
+func measureOpen(path string) (openReport, error) {
+	var rep openReport
 	self, err := os.Executable()
 	if err != nil {
-		return 0, 0, err
+		return rep, err
 	}
 	cmd := exec.Command(self, "-child-open", path)
 	cmd.Stderr = os.Stderr
 	outb, err := cmd.Output()
 	if err != nil {
-		return 0, 0, fmt.Errorf("child open: %w", err)
-	}
-	var rep struct {
-		OpenMS float64 `json:"open_ms"`
-		RSSKB  float64 `json:"rss_kb"`
+		return rep, fmt.Errorf("child open: %w", err)
 	}
 	if err := json.Unmarshal(outb, &rep); err != nil {
-		return 0, 0, fmt.Errorf("child open: %w", err)
+		return rep, fmt.Errorf("child open: %w", err)
 	}
-	return rep.OpenMS, rep.RSSKB, nil
+	return rep, nil
+}
+
+// openReport is what childOpen reports.
+type openReport struct {
+	OpenMS   float64 `json:"open_ms"`  // time to ready
+	RSSKB    float64 `json:"rss_kb"`   // peak resident memory then
+	PlayKB   float64 `json:"play_kb"`  // peak resident memory once the first recall loaded the in-memory copies
+	Memories float64 `json:"memories"` // memories in the save
 }
 
 // childOpen opens the save, loads the main branch's state and reports the
-// elapsed time and the process's peak resident memory (VmHWM).
+// elapsed time and the process's peak resident memory (VmHWM); then it
+// recalls once for each bot, as the first turn does (which loads the
+// in-memory copies of the memories and of the vector index), and reports
+// the peak resident memory again.
 func childOpen(path string, w io.Writer) error {
 	start := time.Now()
 	st, err := store.Open(path)
@@ -180,8 +188,21 @@ func childOpen(path string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for bit := 1; bit < 3; bit++ {
+		if _, err := st.Recall(context.Background(), core.Mask(1<<bit), "where did we leave the map", 8); err != nil {
+			return err
+		}
+	}
+	play, err := peakRSS()
+	if err != nil {
+		return err
+	}
+	mst, err := st.MemoryStatus(context.Background())
+	if err != nil {
+		return err
+	}
 	st.Close()
-	return json.NewEncoder(w).Encode(map[string]float64{"open_ms": float64(elapsed.Microseconds()) / 1000, "rss_kb": kb})
+	return json.NewEncoder(w).Encode(openReport{OpenMS: float64(elapsed.Microseconds()) / 1000, RSSKB: kb, PlayKB: play, Memories: float64(mst.Memories)})
 }
 
 // peakRSS reads VmHWM (peak resident set) from /proc/self/status, in KiB.
