@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -236,12 +237,30 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 				if !slices.Equal(ids(got), ids(want)) {
 					t.Fatalf("%s: %q for %v: %v, a fresh store %v\n%+v\n%s\n%+v\n%s", stage, q, who, ids(got), ids(want), gst, parts(got), wst, parts(want))
 				}
-				var sql []store.Recollection
-				var sst store.RetrieveStats
-				bySQL(func() (err error) { sql, sst, err = c.s.Retrieve(ctx, who, q, 8); return err })
-				if !slices.Equal(ids(got), ids(sql)) || parts(got) != parts(sql) || gst.Candidates != sst.Candidates {
-					t.Fatalf("%s: %q for %v: %v, through SQL %v\n%+v\n%s\n%+v\n%s", stage, q, who, ids(got), ids(sql), gst, parts(got), sst, parts(sql))
+				// Through SQL alone: the same recollections, every field,
+				// for the prompt's query and for wider ones (a listing, other
+				// history cuts).
+				// Auto-pinning from significance 4 as well as the default 9,
+				// so the most significant memories are candidates too.
+				lowPin := store.DefaultWeights()
+				lowPin.AutoPin = 4
+				for _, w := range []store.Weights{store.DefaultWeights(), lowPin} {
+					c.s.SetWeights(w)
+					for _, qu := range []store.Query{{K: 8}, {K: 40}, {K: 8, CarriedFrom: -1}, {K: 12, CarriedFrom: c.facts[len(c.facts)/3].id}} {
+						qu.Who, qu.Text = who, q
+						got, gst, err := c.s.Search(ctx, qu)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var sql []store.Recollection
+						var sst store.RetrieveStats
+						bySQL(func() (err error) { sql, sst, err = c.s.Search(ctx, qu); return err })
+						if !reflect.DeepEqual(got, sql) || gst.Candidates != sst.Candidates || gst.Vector != sst.Vector || gst.Lexical != sst.Lexical {
+							t.Fatalf("%s: %+v (auto-pin %v): %v, through SQL %v\n%+v\n%s\n%+v\n%s", stage, qu, w.AutoPin, ids(got), ids(sql), gst, parts(got), sst, parts(sql))
+						}
+					}
 				}
+				c.s.SetWeights(store.DefaultWeights())
 			}
 		}
 		if err := c.s.CheckMemoryCopy(ctx); err != nil {
@@ -255,6 +274,18 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		check("before a turn")
 		if _, err := eng.Append(ctx, lineTurn(eng.State(), core.Mask(1+i%7), "the thermos rolled under the seat again", "where did you park the car", "remember the radio that night")); err != nil {
 			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			// Facts (semantic memories) among the lines: not lines of
+			// anyone's history.
+			who := []string{"mara", "jun"}[i/2%2]
+			drafts, rej := eng.Plan([]core.Command{{Op: "note_fact", Who: who, Fact: fmt.Sprintf("the thermos is under the back seat (%d)", i)}})
+			if len(rej) > 0 {
+				t.Fatalf("fact rejected: %v", rej)
+			}
+			if _, err := eng.Append(ctx, drafts); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if i%3 == 0 {
 			catchUp()
