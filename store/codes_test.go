@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"diorama/core"
 	"diorama/core/embed"
@@ -191,6 +192,11 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 	queries := []string{"where is the thermos", "the lake was further than the map said", "remember the radio", c.facts[0].query, c.facts[len(c.facts)-1].query}
 	check := func(stage string) {
 		t.Helper()
+		// The long-lived store keeps its copies, as a playing session
+		// does; the fresh one answers through SQL.
+		if err := c.s.LoadCopies(ctx); err != nil {
+			t.Fatal(err)
+		}
 		fresh := mustOpen(t, c.path)
 		defer fresh.Close()
 		// Three answers must agree: this long-lived store's (its caches and
@@ -262,6 +268,9 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 				}
 				c.s.SetWeights(store.DefaultWeights())
 			}
+		}
+		if !c.s.MemoryCopyLoaded() {
+			t.Fatalf("%s: the memories copy is not loaded: the checks above compared SQL with SQL", stage)
 		}
 		if err := c.s.CheckMemoryCopy(ctx); err != nil {
 			t.Fatalf("%s: %v", stage, err)
@@ -397,5 +406,72 @@ func TestWorkersCheckpoint(t *testing.T) {
 	}
 	if n := s.CommitsSinceCheckpoint(); n >= 8 {
 		t.Fatalf("after the workers caught up, %d commits since the last checkpoint", n)
+	}
+}
+
+// TestMemoryCopyOnlyWhenWanted: a store loads its memories copy only when
+// asked (LoadCopies: the memory workers of a playing session), so a
+// command that recalls once pays nothing for it; once wanted, the copy
+// follows this process's turns and, after another process wrote, is read
+// again in the background while SQL answers.
+func TestMemoryCopyOnlyWhenWanted(t *testing.T) {
+	ctx := context.Background()
+	s, path := newSave(t)
+	eng := mustEngine(t, s, store.DefaultBranch)
+	for i := range 5 {
+		if _, err := eng.Append(ctx, lineTurn(eng.State(), core.MaskAll, fmt.Sprintf("the thermos, line %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := s.Recall(ctx, 2, "the thermos", 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.MemoryCopyLoaded() || s.MemoryCopyLoads() != 0 {
+		t.Fatal("the memories copy was loaded without being asked for")
+	}
+	w := startWorkers(t, s) // a playing session: the workers load the copies
+	if err := w.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadCopies(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !s.MemoryCopyLoaded() {
+		t.Fatal("LoadCopies left the copy unloaded")
+	}
+	loads := s.MemoryCopyLoads()
+	if _, err := eng.Append(ctx, lineTurn(eng.State(), core.MaskAll, "a line of this process")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recall(ctx, 2, "the thermos", 8); err != nil {
+		t.Fatal(err)
+	}
+	if s.MemoryCopyLoads() != loads || !s.MemoryCopyLoaded() {
+		t.Fatal("the copy did not follow this process's turn")
+	}
+	other := mustOpen(t, path)
+	oeng := mustEngine(t, other, store.DefaultBranch)
+	if _, err := oeng.Append(ctx, lineTurn(oeng.State(), core.MaskAll, "a line of another process about the thermos")); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	got, err := s.RecentLines(ctx, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Text != "a line of another process about the thermos" {
+		t.Fatalf("after another process wrote, the last line is %v", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.MemoryCopyLoads() == loads || !s.MemoryCopyLoaded() {
+		if time.Now().After(deadline) {
+			t.Fatal("the copy was not read again after another process wrote")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.CheckMemoryCopy(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

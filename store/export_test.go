@@ -53,6 +53,14 @@ func SetBigMemoryChange(n int) int {
 	return old
 }
 
+// MemoryCopyLoaded reports whether the memories copy is loaded.
+func (s *Store) MemoryCopyLoaded() bool {
+	c := &s.mem.rows
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loaded
+}
+
 // MemoryCopyLoads returns how many times the memories copy was read from
 // the file.
 func (s *Store) MemoryCopyLoads() int {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,6 +73,10 @@ type memCopy struct {
 	interned map[string]string
 
 	dfs map[string]memDF // prefix -> how many rows hold a word with it (termDF)
+
+	wanted  bool  // LoadCopies was called: the copy is read again after another process wrote
+	loading bool  // a background read is under way (reloadMemories)
+	applied int64 // this process's commits that changed memories (fillMemories)
 
 	loads int // how many times it was read from the file (tests)
 }
@@ -285,9 +290,9 @@ func (c *memCopy) cut(at int64) {
 	clear(c.dfs)
 }
 
-// load reads the whole table in one read transaction; dv is the writer
-// connection's data_version, read by the caller on the writer's goroutine
-// (so no commit of this process comes between). The caller holds c.mu.
+// load reads the whole table into c, a copy of its own (fillMemories), in
+// one read transaction; dv is the writer connection's data_version the
+// caller noted before.
 func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 	c.drop()
 	conn, err := db.Conn(ctx)
@@ -363,7 +368,6 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 	slices.SortFunc(c.bySig, c.bySigOrder)
 	words.sort()
 	c.dv, c.loaded = dv, true
-	c.loads++
 	return nil
 }
 
@@ -385,35 +389,127 @@ func (s *Store) copyServes(q querier) bool {
 	return q == querier(s.wconn) && !s.readsBySQL.Load()
 }
 
-// current makes the copy reflect the file, given the writer connection's
-// data_version dv: reloaded when another connection committed since it
-// was last current. The caller holds c.mu, on the writer's goroutine.
-func (c *memCopy) current(ctx context.Context, db *sql.DB, dv int64) error {
-	if c.loaded && c.dv == dv {
-		return nil
-	}
-	return c.load(ctx, db, dv)
-}
-
 // dataVersionSQL reads the writer connection's data_version.
 const dataVersionSQL = `SELECT data_version FROM pragma_data_version`
 
-// warmMemories loads the copy if it is not loaded, on the writer's
-// goroutine.
-func (s *Store) warmMemories(ctx context.Context) error {
-	return s.readOnWriter(ctx, func(ctx context.Context, q querier) error {
-		if !s.copyServes(q) {
-			return nil
-		}
+// usable reports whether the copy may answer a read made when the writer
+// connection's data_version was dv: loaded, and no other connection has
+// committed since. A copy another process made stale is dropped and, as
+// it is wanted, read again in the background; meanwhile SQL answers. The
+// caller holds c.mu, on the writer's goroutine.
+func (s *Store) usable(dv int64) bool {
+	c := &s.mem.rows
+	if c.loaded && c.dv == dv {
+		return true
+	}
+	if c.loaded {
+		c.drop()
+	}
+	s.reloadMemories()
+	return false
+}
+
+// reloadMemories starts reading the copy in the background if it is
+// wanted (LoadCopies was called) and no read is under way. The caller
+// holds c.mu.
+func (s *Store) reloadMemories() {
+	c := &s.mem.rows
+	if !c.wanted || c.loaded || c.loading {
+		return
+	}
+	c.loading = true
+	go func() {
+		_ = s.fillMemories(context.Background())
+		c.mu.Lock()
+		c.loading = false
+		c.mu.Unlock()
+	}()
+}
+
+// LoadCopies reads the in-memory copies of the vector index and of the
+// memories now, and keeps the memories copy from then on (read again in
+// the background after another process wrote). A session that plays turns
+// wants them (the memory workers call it as they start); a command that
+// recalls once or twice is served by SQL as it is, and never pays for the
+// load (about a quarter of a second at 100k memories).
+func (s *Store) LoadCopies(ctx context.Context) error {
+	if err := s.warmCodes(ctx); err != nil {
+		return err
+	}
+	c := &s.mem.rows
+	current := false
+	err := s.readOnWriter(ctx, func(ctx context.Context, q querier) error {
 		var dv int64
 		if err := q.QueryRowContext(ctx, dataVersionSQL).Scan(&dv); err != nil {
-			return fmt.Errorf("load memories: %w", err)
+			return err
 		}
-		c := &s.mem.rows
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.current(ctx, s.rdb, dv)
+		c.wanted = true
+		current = c.loaded && c.dv == dv
+		if c.loaded && !current {
+			c.drop() // another process wrote
+		}
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("load memories: %w", err)
+	}
+	if current {
+		return nil
+	}
+	return s.fillMemories(ctx)
+}
+
+// fillMemories reads the memories copy from the file without holding the
+// writer or the copy: the data_version and the count of this process's
+// commits that changed memories are noted on the writer's goroutine, the
+// rows are read in a read transaction of the reader pool, and the copy is
+// installed only if no such commit came in between (otherwise it tries
+// again). A commit by another process in between leaves the copy stale by
+// its data_version, and the next read starts over.
+func (s *Store) fillMemories(ctx context.Context) error {
+	c := &s.mem.rows
+	for range 3 {
+		var dv, applied int64
+		err := s.readOnWriter(ctx, func(ctx context.Context, q querier) error {
+			if err := q.QueryRowContext(ctx, dataVersionSQL).Scan(&dv); err != nil {
+				return err
+			}
+			c.mu.Lock()
+			applied = c.applied
+			c.mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load memories: %w", err)
+		}
+		f := &memCopy{}
+		if err := f.load(ctx, s.rdb, dv); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		switch {
+		case c.loaded:
+			c.mu.Unlock()
+			return nil
+		case c.applied == applied:
+			c.install(f)
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+	}
+	return errors.New("load memories: the save kept changing while it was read")
+}
+
+// install makes the freshly loaded f the copy. The caller holds c.mu.
+func (c *memCopy) install(f *memCopy) {
+	c.drop()
+	c.rows, c.words, c.bySig, c.interned = f.rows, f.words, f.bySig, f.interned
+	c.foreign, c.unindexed, c.dv = f.foreign, f.unindexed, f.dv
+	c.loaded = true
+	c.loads++
 }
 
 // hits returns, newest first, the ids of up to limit rows that hold a

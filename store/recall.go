@@ -31,8 +31,11 @@ func (s *Store) RecentLines(ctx context.Context, who core.Mask, limit int) ([]co
 // recentLines is RecentLines reading through q.
 func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit int) ([]core.Line, error) {
 	if s.copyServes(q) {
-		// A read of its own: the memories copy answers (memcopy.go).
-		return s.recentLinesCopy(ctx, q, who, limit)
+		// A read of its own: the memories copy answers if it is loaded
+		// and current (memcopy.go).
+		if out, ok, err := s.recentLinesCopy(ctx, q, who, limit); ok || err != nil {
+			return out, err
+		}
 	}
 	var gen int64
 	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mem_gen'), 0)`).Scan(&gen)
@@ -71,17 +74,18 @@ func (s *Store) recentLines(ctx context.Context, q querier, who core.Mask, limit
 	return append([]core.Line(nil), w.lines...), nil
 }
 
-// recentLinesCopy is recentLines answered by the memories copy.
-func (s *Store) recentLinesCopy(ctx context.Context, q querier, who core.Mask, limit int) ([]core.Line, error) {
+// recentLinesCopy is recentLines answered by the memories copy; ok is
+// false when the copy cannot answer (not loaded, or stale).
+func (s *Store) recentLinesCopy(ctx context.Context, q querier, who core.Mask, limit int) (_ []core.Line, ok bool, _ error) {
 	var dv int64
 	if err := q.QueryRowContext(ctx, dataVersionSQL).Scan(&dv); err != nil {
-		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+		return nil, false, fmt.Errorf("recent lines for %s: %w", who, err)
 	}
 	c := &s.mem.rows
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.current(ctx, s.rdb, dv); err != nil {
-		return nil, fmt.Errorf("recent lines for %s: %w", who, err)
+	if !s.usable(dv) {
+		return nil, false, nil
 	}
 	var out []core.Line
 	for i := len(c.rows) - 1; i >= 0 && len(out) < limit; i-- {
@@ -91,7 +95,7 @@ func (s *Store) recentLinesCopy(ctx context.Context, q querier, who core.Mask, l
 		}
 	}
 	slices.Reverse(out)
-	return out, nil
+	return out, true, nil
 }
 
 // lineWindow is a point of view's last lines (oldest first), as of the

@@ -319,18 +319,22 @@ func (r *retrieval) add(id int64) *cand {
 }
 
 func (r *retrieval) run(query string, st *RetrieveStats) ([]Recollection, error) {
-	begin := r.begin
-	if r.s.copyServes(r.q) {
-		// A read of its own (not inside a write transaction, whose rows
-		// the copy may not hold yet): the copy serves it.
-		begin = r.beginCopy
-	}
 	defer func() {
 		if r.c != nil {
 			r.c.mu.Unlock()
 		}
 	}()
-	if err := begin(); err != nil {
+	var err error
+	if r.s.copyServes(r.q) {
+		// A read of its own (not inside a write transaction, whose rows
+		// the copy may not hold yet): the copy serves it if it is loaded
+		// and current.
+		err = r.beginCopy()
+	}
+	if r.c == nil && err == nil {
+		err = r.begin()
+	}
+	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil // no memories at all
 		}
@@ -426,9 +430,10 @@ func (r *retrieval) begin() error {
 }
 
 // beginCopy is begin answered by the memories copy, which it locks for
-// the rest of the retrieval (run unlocks it): only the meta values are
-// read from the file, with the data_version that tells whether another
-// process wrote since the copy was loaded.
+// the rest of the retrieval (run unlocks it) and sets as r.c: only the
+// meta values are read from the file, with the data_version that tells
+// whether another process wrote since the copy was loaded. When the copy
+// cannot serve (not loaded, or stale), r.c stays nil and begin answers.
 func (r *retrieval) beginCopy() error {
 	var head, model sql.NullString
 	var gen, memGen, dv sql.NullInt64
@@ -443,10 +448,11 @@ func (r *retrieval) beginCopy() error {
 	}
 	c := &r.s.mem.rows
 	c.mu.Lock()
-	r.c = c
-	if err := c.current(r.ctx, r.s.rdb, dv.Int64); err != nil {
-		return err
+	if !r.s.usable(dv.Int64) {
+		c.mu.Unlock()
+		return nil
 	}
+	r.c = c
 	if len(c.rows) == 0 {
 		return sql.ErrNoRows
 	}

@@ -84,8 +84,7 @@ func (s *Store) StartWorkers(o WorkerOptions) *Workers {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		_ = s.warmCodes(ctx)
-		_ = s.warmMemories(ctx)
+		_ = s.LoadCopies(ctx)
 	}()
 	w.start(ctx, embedWorker, w.embedStep)
 	if o.Scorer != nil {

@@ -163,14 +163,16 @@ func (s *Store) exec(j *job) (res result) {
 		s.mem.codes.committed(vecGen, w.vec)
 	}
 	if len(w.mem) > 0 {
+		m := &s.mem.rows
+		m.applied++
 		if w.memRowsAdded > bigMemoryChange {
 			// A rebuild or a far branch switch: the copy is read again
 			// in the background rather than brought along here, inside
 			// the write the caller waits for.
-			s.mem.rows.drop()
-			go func() { _ = s.warmMemories(context.Background()) }()
+			m.drop()
+			s.reloadMemories()
 		} else {
-			s.mem.rows.committed(w.mem)
+			m.committed(w.mem)
 		}
 	}
 	s.commits.Add(1)

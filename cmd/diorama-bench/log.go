@@ -169,9 +169,9 @@ type openReport struct {
 
 // childOpen opens the save, loads the main branch's state and reports the
 // elapsed time and the process's peak resident memory (VmHWM); then it
-// recalls once for each bot, as the first turn does (which loads the
-// in-memory copies of the memories and of the vector index), and reports
-// the peak resident memory again.
+// loads the in-memory copies of the memories and of the vector index (as
+// the memory workers do when play starts) and recalls once for each bot,
+// and reports the peak resident memory again.
 func childOpen(path string, w io.Writer) error {
 	start := time.Now()
 	st, err := store.Open(path)
@@ -186,6 +186,9 @@ func childOpen(path string, w io.Writer) error {
 	_ = eng.State()
 	kb, err := peakRSS()
 	if err != nil {
+		return err
+	}
+	if err := st.LoadCopies(context.Background()); err != nil {
 		return err
 	}
 	for bit := 1; bit < 3; bit++ {

@@ -175,13 +175,10 @@ func benchTimeTravel(b *bench) ([]result, error) {
 	return out, nil
 }
 
-// loadCopies recalls once, which loads the store's in-memory copies of the
-// memories and of the vector index, as the memory workers do when play
-// starts: time travel then also brings them along, as in play.
-func loadCopies(ctx context.Context, st *store.Store) error {
-	_, err := st.Recall(ctx, core.MaskAll, "where did we leave the map", 8)
-	return err
-}
+// loadCopies loads the store's in-memory copies of the memories and of the
+// vector index, as the memory workers do when play starts: time travel
+// then also brings them along, as in play.
+func loadCopies(ctx context.Context, st *store.Store) error { return st.LoadCopies(ctx) }
 
 // grow appends n events of synthetic turns (lines and commands) to the
 // engine's branch.

@@ -295,7 +295,12 @@ func openRig(ctx context.Context, path string, pack *lua.Pack) (*turnRig, error)
 // the memories it wrote, as the app does.
 func (r *turnRig) startWorkers(ctx context.Context, pack *lua.Pack) error {
 	r.workers = r.st.StartWorkers(store.WorkerOptions{Scorer: lua.HeuristicScorer{Pack: func() *lua.Pack { return pack }}})
-	return r.workers.CatchUp(ctx)
+	if err := r.workers.CatchUp(ctx); err != nil {
+		return err
+	}
+	// The workers load the in-memory copies as they start; wait for them
+	// here, so that every measured turn has them, as play soon does.
+	return r.st.LoadCopies(ctx)
 }
 
 // close stops the workers and closes the save.
@@ -517,7 +522,7 @@ func benchTurn(b *bench) ([]result, error) {
 	ratio.Note = fmt.Sprintf("%d turns per size after %d warm-up, scripted backend, a new line to both bots each turn, memory workers caught up between turns", turnMeasured, turnWarmup)
 	out = append(out, ratio)
 	rss := atMost(fmt.Sprintf("resident memory ready to play (%s events, %s memories indexed)", kilo(rigs[last].n), kilo(int(readyMemories))), median(ready), "MB", 150)
-	rss.Note = "a fresh process: the save opened, then one recall for each bot, which loads the in-memory copies of the memories and of the vector index (the memory workers load them as play starts)"
+	rss.Note = "a fresh process: the save opened, the in-memory copies of the memories and of the vector index loaded (as the memory workers do when play starts), one recall for each bot"
 	out = append(out, rss)
 	return out, nil
 }
