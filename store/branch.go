@@ -335,10 +335,9 @@ func followBack(ctx context.Context, tx *wtx, at int64, r *rows) error {
 			return err
 		}
 		if l == at {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM memories WHERE id > ?`, at); err != nil {
-				return fmt.Errorf("drop memories after %d: %w", at, err)
+			if err := dropMemories(ctx, tx, at); err != nil {
+				return err
 			}
-			tx.memoriesDropped(at)
 			r.dirty, r.resetPins = tAll, true
 			return nil
 		}

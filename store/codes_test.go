@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -474,4 +476,101 @@ func TestMemoryCopyOnlyWhenWanted(t *testing.T) {
 	if err := s.CheckMemoryCopy(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBulkMemoryDrop: a deletion that takes most memories out of the
+// vector index rebuilds it with the rows that stay instead of deleting the
+// others one by one. The index then holds exactly the rows that stay, with
+// their codes; the trigger is back as the migration made it (later
+// deletions still leave the index); the code copy and the memories copy
+// follow; the workers fill the index again.
+func TestBulkMemoryDrop(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(2, 9))
+	c := buildCampaign(t, 240, 8, 3)
+	catchUp := func() {
+		t.Helper()
+		w := c.s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
+		defer w.Close()
+		if err := w.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp()
+	if err := c.s.LoadCopies(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.s.VectorRows(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := newSave(t)
+	trigger, err := fresh.TriggerSQL(ctx, "memories_vec_delete")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := func(stage string, at int64) {
+		t.Helper()
+		got, err := c.s.VectorRows(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int64]string{}
+		for id, row := range before {
+			if id <= at {
+				want[id] = row
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("%s: the index holds %d rows, want the %d up to %d", stage, len(got), len(want), at)
+		}
+		if q, err := c.s.TriggerSQL(ctx, "memories_vec_delete"); err != nil || q != trigger {
+			t.Fatalf("%s: the trigger is %q (%v), the migration's %q", stage, q, err, trigger)
+		}
+		wantSameNearest(t, c.s, c.path, stage, r)
+		if err := c.s.CheckMemoryCopy(ctx); err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+	}
+	head, err := c.s.Head(ctx, store.DefaultBranch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.SetBulkVecDrop(store.SetBulkVecDrop(20))
+	rebuilt, stop := store.CountBulkVecDrops()
+	defer stop()
+	// Far back: most of the index goes, the rows before stay.
+	at := c.facts[len(c.facts)/5].id
+	if err := c.s.SetHead(ctx, "past", at); err != nil {
+		t.Fatal(err)
+	}
+	wantRows("far back (rebuilt)", at)
+	if *rebuilt != 1 {
+		t.Fatalf("far back: the index was rebuilt %d times, want once", *rebuilt)
+	}
+	// A little further back, a few rows: the trigger takes them out.
+	at2 := c.facts[len(c.facts)/6].id
+	if err := c.s.SetHead(ctx, "past", at2); err != nil {
+		t.Fatal(err)
+	}
+	wantRows("a little further back (trigger)", at2)
+	if *rebuilt != 1 {
+		t.Fatalf("a little further back: the index was rebuilt (%d): the trigger should have done it", *rebuilt)
+	}
+	// Back to the head: the workers index the memories again.
+	if err := c.s.SetHead(ctx, store.DefaultBranch, head); err != nil {
+		t.Fatal(err)
+	}
+	catchUp()
+	wantRows("back on main, caught up", math.MaxInt64)
+	// A rebuild drops every memory and the whole index.
+	if _, _, err := c.s.Rebuild(ctx, store.DefaultBranch); err != nil {
+		t.Fatal(err)
+	}
+	wantRows("after a rebuild", 0)
+	if *rebuilt != 2 {
+		t.Fatalf("after a rebuild: the index was rebuilt %d times in all, want twice", *rebuilt)
+	}
+	catchUp()
+	wantRows("after a rebuild, caught up", math.MaxInt64)
 }

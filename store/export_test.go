@@ -110,3 +110,48 @@ func (s *Store) CheckMemoryCopy(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SetBulkVecDrop sets the fewest indexed memories a deletion takes out
+// for the vector index to be rebuilt with the rows that stay, and returns
+// the old value.
+func SetBulkVecDrop(n int) int {
+	old := bulkVecDrop
+	bulkVecDrop = n
+	return old
+}
+
+// VectorRows reads the vector index's rows from its chunks: for each
+// memory, its witness mask, ep and code, as one comparable string.
+func (s *Store) VectorRows(ctx context.Context) (map[int64]string, error) {
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	parts, _, err := readChunks(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	for m, rows := range parts {
+		for _, r := range rows {
+			out[r.id] = fmt.Sprint(m, r.ep, r.code)
+		}
+	}
+	return out, nil
+}
+
+// TriggerSQL returns the SQL of a trigger as the file holds it.
+func (s *Store) TriggerSQL(ctx context.Context, name string) (string, error) {
+	var q string
+	err := s.rdb.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?`, name).Scan(&q)
+	return q, err
+}
+
+// CountBulkVecDrops counts, until the returned stop is called, the
+// deletions that rebuilt the vector index with the rows that stay.
+func CountBulkVecDrops() (n *int, stop func()) {
+	n = new(int)
+	testHookBulkVecDrop = func() { *n++ }
+	return n, func() { testHookBulkVecDrop = nil }
+}

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"diorama/core"
@@ -63,6 +66,92 @@ func (s *Store) useIndexModel(ctx context.Context, model string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("switch the vector index to %s: %w", model, err)
+	}
+	return nil
+}
+
+// vecDeleteTriggerSQL is the trigger that takes a memory leaving the
+// projection out of the vector index (as migration 0003 creates it).
+const vecDeleteTriggerSQL = `CREATE TRIGGER memories_vec_delete AFTER DELETE ON memories WHEN old.indexed <> 0 BEGIN
+	DELETE FROM memory_vec WHERE rowid = old.id;
+END`
+
+// bulkVecDrop is the fewest indexed memories a deletion takes out of the
+// vector index for dropMemories to rebuild the index with the rows that
+// stay, rather than delete the others one by one through the trigger
+// (about 5 µs each: a quarter of a second for an early surgical delete in
+// a 100k-event story).
+var bulkVecDrop = 2048 // a variable for the tests
+
+// testHookBulkVecDrop, when set (tests), is called when dropMemories
+// rebuilds the vector index.
+var testHookBulkVecDrop func()
+
+// dropMemories deletes the memories after at (every memory when at is 0)
+// from the projection, and through the triggers from both indexes: a
+// rewind, a branch switch, a surgical delete, a rebuild. When that takes
+// many memories out of the vector index and leaves fewer, the index is
+// rebuilt with the rows that stay instead (read from its chunks, which
+// the in-memory code copy also loads from): same rows, no per-row delete.
+func dropMemories(ctx context.Context, tx *wtx, at int64) error {
+	// Counted along the primary key: a rewind's few rows cost nothing.
+	var gone, kept int64
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id > ? AND indexed <> 0`, at).Scan(&gone)
+	if err == nil && gone >= int64(bulkVecDrop) {
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM memories WHERE id <= ? AND indexed <> 0`, at).Scan(&kept)
+	}
+	if err != nil {
+		return fmt.Errorf("drop memories after %d: %w", at, err)
+	}
+	var keep []addedCode
+	bulk := gone >= int64(bulkVecDrop) && gone > kept
+	if bulk {
+		parts, _, err := readChunks(ctx, tx.Tx)
+		if err != nil {
+			bulk = false // not the storage this build knows: the trigger does it
+		}
+		for m, rows := range parts {
+			for _, r := range rows {
+				if r.id <= at {
+					keep = append(keep, addedCode{mask: core.Mask(m), row: r})
+				}
+			}
+		}
+		if bulk && int64(len(keep)) != kept {
+			bulk = false // the index does not hold what the table says: leave it to the trigger
+		}
+	}
+	if bulk {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER memories_vec_delete`); err != nil {
+			return fmt.Errorf("drop memories after %d: %w", at, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM memories WHERE id > ?`, at); err != nil {
+		return fmt.Errorf("drop memories after %d: %w", at, err)
+	}
+	tx.memoriesDropped(at)
+	if !bulk {
+		return nil
+	}
+	for _, q := range []string{`DROP TABLE memory_vec`, vecTableSQL, vecDeleteTriggerSQL} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("drop memories after %d: rebuild the vector index: %w", at, err)
+		}
+	}
+	slices.SortFunc(keep, func(a, b addedCode) int { return cmp.Compare(a.row.id, b.row.id) })
+	for _, k := range keep {
+		code := make([]byte, codeBytes)
+		for i, w := range k.row.code {
+			binary.LittleEndian.PutUint64(code[i*8:], w)
+		}
+		if err := insertVecRow(ctx, tx, k.row.id, k.mask, k.row.ep, code); err != nil {
+			return fmt.Errorf("drop memories after %d: rebuild the vector index: %w", at, err)
+		}
+	}
+	// The code copy follows by the cut memoriesDropped recorded: the rows
+	// that stay are the ones it keeps.
+	if testHookBulkVecDrop != nil {
+		testHookBulkVecDrop()
 	}
 	return nil
 }
@@ -310,6 +399,15 @@ const insertVecSQL = `INSERT INTO memory_vec(rowid, w0, w1, w2, code, ep) VALUES
 // id (which the triggers should make impossible) is replaced: sqlite-vec
 // 0.1.6 has no INSERT OR REPLACE.
 func insertVec(ctx context.Context, tx *wtx, id int64, mask core.Mask, ep int64, code []byte) error {
+	if err := insertVecRow(ctx, tx, id, mask, ep, code); err != nil {
+		return err
+	}
+	tx.vecAdded(id, mask, ep, code)
+	return nil
+}
+
+// insertVecRow is insertVec without telling the code copy.
+func insertVecRow(ctx context.Context, tx *wtx, id int64, mask core.Mask, ep int64, code []byte) error {
 	args := []any{id, b2i(mask.Has(0)), b2i(mask.Has(1)), b2i(mask.Has(2)), code, ep}
 	_, err := tx.ExecContext(ctx, insertVecSQL, args...)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
@@ -322,7 +420,6 @@ func insertVec(ctx context.Context, tx *wtx, id int64, mask core.Mask, ep int64,
 	if err != nil {
 		return fmt.Errorf("index memory %d: %w", id, err)
 	}
-	tx.vecAdded(id, mask, ep, code)
 	return nil
 }
 

@@ -280,10 +280,10 @@ func (c *memCopy) cut(at int64) {
 			c.unindexed--
 		}
 	}
+	end := int32(n)
+	c.words.cut(end, c.rows[n:])
 	clear(c.rows[n:]) // the texts go to the collector
 	c.rows = c.rows[:n]
-	end := int32(n)
-	c.words.cut(end)
 	c.bySig = slices.DeleteFunc(c.bySig, func(i int32) bool { return i >= end })
 	c.pinsOK = false
 	c.epoch++

@@ -173,10 +173,9 @@ func writeRows(ctx context.Context, tx *wtx, r *rows, st *core.State, sig map[in
 		}
 	}
 	if r.replaceMemories {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM memories`); err != nil {
+		if err := dropMemories(ctx, tx, 0); err != nil {
 			return fmt.Errorf("clear memories: %w", err)
 		}
-		tx.memoriesDropped(0)
 	}
 	err := insertRows(ctx, tx, "memories", []string{"id", "kind", "who", "mask", "text", "world_time", "pinned", "significance"}, len(r.memories), func(i int, args []any) []any {
 		m := r.memories[i]
@@ -296,10 +295,9 @@ func syncMemories(ctx context.Context, tx *wtx, from, to int64) error {
 	}
 	// Events after the common ancestor on from's path all have a larger seq
 	// (a child is always written after its parent); those up to it are shared.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM memories WHERE id > ?`, lca); err != nil {
-		return fmt.Errorf("drop memories after %d: %w", lca, err)
+	if err := dropMemories(ctx, tx, lca); err != nil {
+		return err
 	}
-	tx.memoriesDropped(lca)
 	q := `WITH RECURSIVE up(at, up) AS (
 		SELECT seq, parent FROM events WHERE seq = ?1 AND seq > ?2
 		UNION ALL

@@ -60,10 +60,9 @@ func (s *Store) Rebuild(ctx context.Context, branch string) (*core.State, Rebuil
 			sig, werr = significance(ctx, tx)
 		}
 		if werr == nil {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM memories`); err != nil {
+			if err := dropMemories(ctx, tx, 0); err != nil {
 				werr = fmt.Errorf("clear memories: %w", err)
 			}
-			tx.memoriesDropped(0)
 		}
 		empty := core.NewState() // memory rows go in unpinned; pins follow
 		for ms := range f.memories {

@@ -108,12 +108,27 @@ func (x *wordIndex) prefixed(p string) [][]int32 {
 	return lists
 }
 
-// cut drops the rows from end on from every list.
-func (x *wordIndex) cut(end int32) {
-	for n, l := range x.lists {
+// cut drops the rows from end on, gone, from the lists: from the lists of
+// their words when they are few (a rewind), else from every list.
+func (x *wordIndex) cut(end int32, gone []memRow) {
+	trim := func(n int32) {
+		l := x.lists[n]
 		if k, _ := slices.BinarySearch(l, end); k < len(l) {
 			x.lists[n] = l[:k]
 		}
+	}
+	if len(gone) > len(x.words)/64 {
+		for n := range x.lists {
+			trim(int32(n))
+		}
+		return
+	}
+	for _, r := range gone {
+		splitPlain(r.text, func(w []byte) {
+			if n, ok := x.ids[string(w)]; ok {
+				trim(n)
+			}
+		})
 	}
 }
 
