@@ -171,7 +171,7 @@ func (r *retrieval) otherCandidatesCopy() {
 	k := r.k
 	seen := func(i int) bool { return c.rows[i].mask&r.who != 0 }
 	keep := func(i int) {
-		if m := &c.rows[i]; r.eligible(m.kind, m.id) {
+		if m := &c.rows[i]; !m.episodic() || m.id <= r.cutoff { // r.eligible
 			r.add(m.id)
 		}
 	}
@@ -193,7 +193,7 @@ func (r *retrieval) otherCandidatesCopy() {
 		if !m.indexed {
 			left--
 		}
-		if !seen(i) || m.kind == KindEpisodic && m.id > r.cutoff {
+		if !seen(i) || m.episodic() && m.id > r.cutoff {
 			continue
 		}
 		if recent < recentCandidates*k {

@@ -91,8 +91,12 @@ func (s *Store) CheckMemoryCopy(ctx context.Context) error {
 		return fmt.Errorf("the copy counts %d foreign and %d unindexed rows, the file %d and %d", c.foreign, c.unindexed, f.foreign, f.unindexed)
 	}
 	for i := range f.rows {
-		if f.rows[i] != c.rows[i] {
-			return fmt.Errorf("row %d: the copy holds %+v, the file %+v", i, c.rows[i], f.rows[i])
+		cr, fr := c.rows[i], f.rows[i]
+		cs := [3]string{c.kindOf(&cr), c.whoOf(&cr), c.textOf(&cr)}
+		fs := [3]string{f.kindOf(&fr), f.whoOf(&fr), f.textOf(&fr)}
+		cr.kind, cr.who, cr.text, fr.kind, fr.who, fr.text = 0, 0, textRef{}, 0, 0, textRef{}
+		if cr != fr || cs != fs {
+			return fmt.Errorf("row %d: the copy holds %+v %q, the file %+v %q", i, cr, cs, fr, fs)
 		}
 	}
 	if !slices.Equal(c.pinned(), f.pinned()) {

@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -40,18 +41,40 @@ import (
 // text, word lookups go to the lexical index (FTS5), the rest still to the
 // copy.
 
-// memRow is one memory in the copy.
+// memRow is one memory in the copy, compact (a long story holds tens of
+// thousands): its kind and who are numbers in the copy's names, its text
+// lives in the copy's text chunks (memCopy.textOf).
 type memRow struct {
 	id        int64
 	worldTime int64
 	sig       float64 // when hasSig
-	kind, who string
-	text      string
+	text      textRef
+	kind, who uint16 // in memCopy.names; kind 0 is KindEpisodic
 	mask      core.Mask
 	hasSig    bool
 	pinned    bool
 	indexed   bool
 	foreign   bool // its text is not split in Go: word lookups need FTS5
+}
+
+// episodic reports whether the memory is a line (KindEpisodic).
+func (r *memRow) episodic() bool { return r.kind == 0 }
+
+// textRef is where a text lives in the copy's chunks.
+type textRef struct{ chunk, off, n uint32 }
+
+// textChunk is the size of the copy's text chunks.
+const textChunk = 256 << 10
+
+// memInput is a memory as written or read, before it enters the copy.
+type memInput struct {
+	id              int64
+	worldTime       int64
+	sig             float64 // when hasSig
+	kind, who, text string
+	mask            core.Mask
+	hasSig, pinned  bool
+	indexed         bool
 }
 
 // memCopy is the in-memory copy of the memories table.
@@ -67,10 +90,12 @@ type memCopy struct {
 
 	words *wordIndex // the rows holding each word (words.go)
 
-	pins     []int32 // indices of the pinned rows, ascending; nil when stale
-	pinsOK   bool
-	bySig    []int32 // indices of the scored rows, most significant first (ties: newest first)
-	interned map[string]string
+	pins    []int32 // indices of the pinned rows, ascending; nil when stale
+	pinsOK  bool
+	bySig   []int32           // indices of the scored rows, most significant first (ties: newest first)
+	names   []string          // kinds and whos, by number (names[0] is KindEpisodic)
+	nameIDs map[string]uint16 // name -> number
+	chunks  [][]byte          // the texts, in row order
 
 	dfs map[string]memDF // prefix -> how many rows hold a word with it (termDF)
 
@@ -96,7 +121,7 @@ type memOp func(c *memCopy)
 func (tx *wtx) memOp(op memOp) { tx.mem = append(tx.mem, op) }
 
 // memAdded records inserted rows (ascending ids, all newer than any left).
-func (tx *wtx) memAdded(rows []memRow) {
+func (tx *wtx) memAdded(rows []memInput) {
 	tx.memRowsAdded += len(rows)
 	tx.memOp(func(c *memCopy) { c.add(rows) })
 }
@@ -188,7 +213,7 @@ func (c *memCopy) drop() {
 	c.rows, c.foreign, c.unindexed = nil, 0, 0
 	c.words = nil
 	c.pins, c.pinsOK, c.bySig = nil, false, nil
-	c.interned, c.dfs = nil, nil
+	c.names, c.nameIDs, c.chunks, c.dfs = nil, nil, nil, nil
 }
 
 // index returns the position of memory id in rows.
@@ -206,22 +231,72 @@ func (c *memCopy) bySigOrder(a, b int32) int {
 	return cmp.Compare(rb.id, ra.id)
 }
 
-// intern returns one shared copy of a short repeated string (kinds, who).
-func (c *memCopy) intern(s string) string {
-	if v, ok := c.interned[s]; ok {
-		return v
+// name returns the number of a kind or a who, numbering it if new.
+func (c *memCopy) name(s string) uint16 {
+	if c.nameIDs == nil {
+		c.names, c.nameIDs = []string{KindEpisodic}, map[string]uint16{KindEpisodic: 0}
 	}
-	if c.interned == nil {
-		c.interned = map[string]string{}
+	if n, ok := c.nameIDs[s]; ok {
+		return n
+	}
+	if len(c.names) > math.MaxUint16 {
+		return math.MaxUint16 // no story has that many speakers; a name past it reads as the last
 	}
 	s = strings.Clone(s)
-	c.interned[s] = s
-	return s
+	n := uint16(len(c.names))
+	c.names = append(c.names, s)
+	c.nameIDs[s] = n
+	return n
+}
+
+// kindOf, whoOf and textOf read a row's strings; textOf copies the text
+// out of the chunks (they are reused after a cut).
+func (c *memCopy) kindOf(r *memRow) string { return c.names[r.kind] }
+func (c *memCopy) whoOf(r *memRow) string  { return c.names[r.who] }
+func (c *memCopy) textOf(r *memRow) string { return string(c.textBytes(r)) }
+
+func (c *memCopy) textBytes(r *memRow) []byte {
+	t := r.text
+	return c.chunks[t.chunk][t.off : t.off+t.n]
+}
+
+// storeText appends a text to the chunks.
+func (c *memCopy) storeText(text string) textRef {
+	n := len(c.chunks)
+	if n == 0 || len(c.chunks[n-1])+len(text) > cap(c.chunks[n-1]) {
+		c.chunks = append(c.chunks, make([]byte, 0, max(textChunk, len(text))))
+		n++
+	}
+	ch := c.chunks[n-1]
+	ref := textRef{chunk: uint32(n - 1), off: uint32(len(ch)), n: uint32(len(text))}
+	c.chunks[n-1] = append(ch, text...)
+	return ref
+}
+
+// appendRow adds a memory at the end of the rows, with its words and
+// counts (not to bySig: the caller sorts the scored rows in).
+func (c *memCopy) appendRow(in memInput) int32 {
+	i := int32(len(c.rows))
+	r := memRow{id: in.id, worldTime: in.worldTime, sig: in.sig, kind: c.name(in.kind), who: c.name(in.who),
+		mask: in.mask, hasSig: in.hasSig, pinned: in.pinned, indexed: in.indexed}
+	r.foreign = !c.words.post(i, in.text)
+	r.text = c.storeText(in.text)
+	c.rows = append(c.rows, r)
+	if r.foreign {
+		c.foreign++
+	}
+	if !r.indexed {
+		c.unindexed++
+	}
+	if r.pinned {
+		c.pinsOK = false
+	}
+	return i
 }
 
 // add appends rows, which must be newer than every row held; otherwise
 // the copy is dropped (and reloaded on the next read).
-func (c *memCopy) add(rows []memRow) {
+func (c *memCopy) add(rows []memInput) {
 	var scored []int32
 	defer func() {
 		// A turn scores few; a rebuild or a branch switch many, which
@@ -244,20 +319,7 @@ func (c *memCopy) add(rows []memRow) {
 			c.drop()
 			return
 		}
-		r.kind, r.who = c.intern(r.kind), c.intern(r.who)
-		i := int32(len(c.rows))
-		r.foreign = !c.words.post(i, r.text)
-		c.rows = append(c.rows, r)
-		if r.foreign {
-			c.foreign++
-		}
-		if !r.indexed {
-			c.unindexed++
-		}
-		if r.pinned {
-			c.pinsOK = false
-		}
-		if r.hasSig {
+		if i := c.appendRow(r); r.hasSig {
 			scored = append(scored, i)
 		}
 	}
@@ -281,8 +343,12 @@ func (c *memCopy) cut(at int64) {
 		}
 	}
 	end := int32(n)
-	c.words.cut(end, c.rows[n:])
-	clear(c.rows[n:]) // the texts go to the collector
+	c.words.cut(end, c, c.rows[n:])
+	if t := c.rows[n].text; int(t.chunk) < len(c.chunks) {
+		clear(c.chunks[t.chunk+1:])
+		c.chunks = c.chunks[:t.chunk+1]
+		c.chunks[t.chunk] = c.chunks[t.chunk][:t.off]
+	}
 	c.rows = c.rows[:n]
 	c.bySig = slices.DeleteFunc(c.bySig, func(i int32) bool { return i >= end })
 	c.pinsOK = false
@@ -312,10 +378,10 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM memories`).Scan(&n); err != nil {
 		return fail(err)
 	}
-	words := newWordIndex(n)
-	rows := make([]memRow, 0, n)
+	c.words = newWordIndex(n)
+	c.rows = make([]memRow, 0, n)
 	err = rawQuery(ctx, conn, `SELECT id, kind, who, mask, text, world_time, pinned, significance, indexed FROM memories ORDER BY id`, nil, func(v []driver.Value) error {
-		r := memRow{}
+		r := memInput{}
 		var ok [6]bool
 		r.id, ok[0] = v[0].(int64)
 		r.kind, ok[1] = textValue(v[1])
@@ -338,10 +404,11 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 		}
 		x, _ := v[8].(int64)
 		r.indexed = x != 0
-		// The driver's values live only during the call.
-		r.text = strings.Clone(r.text)
-		r.kind, r.who = c.intern(r.kind), c.intern(r.who)
-		rows = append(rows, r)
+		// The driver's values live only during the call: appendRow
+		// copies what it keeps.
+		if i := c.appendRow(r); r.hasSig {
+			c.bySig = append(c.bySig, i)
+		}
 		return nil
 	})
 	if err != nil {
@@ -350,23 +417,8 @@ func (c *memCopy) load(ctx context.Context, db *sql.DB, dv int64) error {
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return fail(err)
 	}
-	// Build the indexes over the rows as add does, in one pass.
-	for i := range rows {
-		r := &rows[i]
-		r.foreign = !words.post(int32(i), r.text)
-		if r.foreign {
-			c.foreign++
-		}
-		if !r.indexed {
-			c.unindexed++
-		}
-		if r.hasSig {
-			c.bySig = append(c.bySig, int32(i))
-		}
-	}
-	c.rows, c.words = rows, words
 	slices.SortFunc(c.bySig, c.bySigOrder)
-	words.sort()
+	c.words.sort()
 	c.dv, c.loaded = dv, true
 	return nil
 }
@@ -506,7 +558,8 @@ func (s *Store) fillMemories(ctx context.Context) error {
 // install makes the freshly loaded f the copy. The caller holds c.mu.
 func (c *memCopy) install(f *memCopy) {
 	c.drop()
-	c.rows, c.words, c.bySig, c.interned = f.rows, f.words, f.bySig, f.interned
+	c.rows, c.words, c.bySig = f.rows, f.words, f.bySig
+	c.names, c.nameIDs, c.chunks = f.names, f.nameIDs, f.chunks
 	c.foreign, c.unindexed, c.dv = f.foreign, f.unindexed, f.dv
 	c.loaded = true
 	c.loads++

@@ -34,7 +34,7 @@ func TestMemCopyIndexes(t *testing.T) {
 		most = max(most, len(c.words.words))
 		switch op := r.IntN(20); {
 		case op < 12: // a turn's memories
-			var rows []memRow
+			var rows []memInput
 			for range 1 + r.IntN(3) {
 				words := make([]string, 1+r.IntN(8))
 				for i := range words {
@@ -44,7 +44,7 @@ func TestMemCopyIndexes(t *testing.T) {
 				if r.IntN(40) == 0 {
 					text += " café" // foreign
 				}
-				m := memRow{id: nextID, kind: []string{KindEpisodic, KindSemantic}[r.IntN(2)], who: "mara", text: text,
+				m := memInput{id: nextID, kind: []string{KindEpisodic, KindSemantic}[r.IntN(2)], who: "mara", text: text,
 					mask: core.Mask(1 + r.IntN(7)), worldTime: nextID, pinned: r.IntN(10) == 0}
 				if r.IntN(3) == 0 {
 					m.sig, m.hasSig = float64(1+r.IntN(10)), true
@@ -132,7 +132,7 @@ func checkIndexes(c *memCopy, r *rand.Rand) error {
 		holds := 0
 		for i := len(c.rows) - 1; i >= 0; i-- {
 			m := c.rows[i]
-			toks, ok := asciiTokens(m.text)
+			toks, ok := asciiTokens(c.textOf(&m))
 			if !ok || !hasPrefixToken(toks, p) {
 				continue
 			}

@@ -189,10 +189,10 @@ func writeRows(ctx context.Context, tx *wtx, r *rows, st *core.State, sig map[in
 		return err
 	}
 	if len(r.memories) > 0 {
-		added := make([]memRow, len(r.memories))
+		added := make([]memInput, len(r.memories))
 		for i, m := range r.memories {
 			v, scored := sig[m.id]
-			added[i] = memRow{id: m.id, kind: m.kind, who: m.who, mask: m.mask, text: m.text, worldTime: m.worldTime,
+			added[i] = memInput{id: m.id, kind: m.kind, who: m.who, mask: m.mask, text: m.text, worldTime: m.worldTime,
 				pinned: st.Pinned[m.id], sig: v, hasSig: scored}
 		}
 		tx.memAdded(added)

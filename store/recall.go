@@ -90,8 +90,8 @@ func (s *Store) recentLinesCopy(ctx context.Context, q querier, who core.Mask, l
 	var out []core.Line
 	for i := len(c.rows) - 1; i >= 0 && len(out) < limit; i-- {
 		m := &c.rows[i]
-		if m.kind == KindEpisodic && m.mask&who != 0 {
-			out = append(out, core.Line{ID: m.id, Who: m.who, Text: m.text, Mask: m.mask, WorldTime: m.worldTime})
+		if m.episodic() && m.mask&who != 0 {
+			out = append(out, core.Line{ID: m.id, Who: c.whoOf(m), Text: c.textOf(m), Mask: m.mask, WorldTime: m.worldTime})
 		}
 	}
 	slices.Reverse(out)

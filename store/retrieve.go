@@ -468,7 +468,7 @@ func (r *retrieval) beginCopy() error {
 	found := false
 	for i, n := len(c.rows)-1, max(r.w.RecentLines, 1); i >= 0; i-- {
 		m := &c.rows[i]
-		if m.kind == KindEpisodic && m.mask&r.who != 0 {
+		if m.episodic() && m.mask&r.who != 0 {
 			if n--; n == 0 {
 				cutoff, found = m.id, true
 				break
@@ -613,7 +613,8 @@ func (r *retrieval) loadCopy() {
 			continue
 		}
 		m := &r.c.rows[i]
-		c.kind, c.who, c.text, c.mask, c.worldTime, c.pinned = m.kind, m.who, m.text, m.mask, m.worldTime, m.pinned
+		c.kind, c.who, c.text = r.c.kindOf(m), r.c.whoOf(m), r.c.textOf(m)
+		c.mask, c.worldTime, c.pinned = m.mask, m.worldTime, m.pinned
 		c.sig = sql.NullFloat64{Float64: m.sig, Valid: m.hasSig}
 		c.loaded = true
 		if c.mask&r.who == 0 || !r.eligible(c.kind, id) {

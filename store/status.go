@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"unsafe"
 
 	"diorama/core"
 )
@@ -20,6 +21,7 @@ type MemoryStatus struct {
 	IndexSlots int64          // slots its chunks take (rows, holes and free room)
 	Embeddings int            // cached embeddings, every model
 	Scores     int            // cached significance scores, every model
+	CopyBytes  int64          // about how much memory the in-memory copies of the memories and the vector index hold (0 until loaded)
 }
 
 // MemoryStatus reads the state of the memories and their indexes.
@@ -58,7 +60,42 @@ func (s *Store) MemoryStatus(ctx context.Context) (MemoryStatus, error) {
 			return st, fmt.Errorf("memory status: %w", err)
 		}
 	}
+	st.CopyBytes = s.copyBytes()
 	return st, nil
+}
+
+// copyBytes estimates the memory the in-memory copies hold: their slices'
+// capacities, strings and maps at their usual cost in the Go runtime.
+func (s *Store) copyBytes() int64 {
+	const (
+		sliceHeader = 24
+		stringHead  = 16
+		mapEntry    = 48 // a map[string]int32 entry with its share of control words and slack
+	)
+	var n int64
+	c := &s.mem.codes
+	c.mu.Lock()
+	for _, p := range c.parts {
+		n += int64(cap(p)) * int64(unsafe.Sizeof(codeRow{}))
+	}
+	c.mu.Unlock()
+	m := &s.mem.rows
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.loaded {
+		return n
+	}
+	n += int64(cap(m.rows))*int64(unsafe.Sizeof(memRow{})) + int64(cap(m.bySig)+cap(m.pins))*4
+	for _, ch := range m.chunks {
+		n += int64(cap(ch))
+	}
+	if x := m.words; x != nil {
+		for i, w := range x.words {
+			n += int64(len(w)) + 2*stringHead + mapEntry + sliceHeader + int64(cap(x.lists[i]))*4
+		}
+		n += int64(cap(x.sorted)+cap(x.fresh)) * 4
+	}
+	return n
 }
 
 // Significances returns the significance scores (1..10) of the memories who

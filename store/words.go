@@ -110,7 +110,7 @@ func (x *wordIndex) prefixed(p string) [][]int32 {
 
 // cut drops the rows from end on, gone, from the lists: from the lists of
 // their words when they are few (a rewind), else from every list.
-func (x *wordIndex) cut(end int32, gone []memRow) {
+func (x *wordIndex) cut(end int32, c *memCopy, gone []memRow) {
 	trim := func(n int32) {
 		l := x.lists[n]
 		if k, _ := slices.BinarySearch(l, end); k < len(l) {
@@ -123,8 +123,8 @@ func (x *wordIndex) cut(end int32, gone []memRow) {
 		}
 		return
 	}
-	for _, r := range gone {
-		splitPlain(r.text, func(w []byte) {
+	for i := range gone {
+		splitPlain(string(c.textBytes(&gone[i])), func(w []byte) {
 			if n, ok := x.ids[string(w)]; ok {
 				trim(n)
 			}

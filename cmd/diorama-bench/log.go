@@ -161,17 +161,12 @@ func measureOpen(path string) (openReport, error) {
 
 // openReport is what childOpen reports.
 type openReport struct {
-	OpenMS   float64 `json:"open_ms"`  // time to ready
-	RSSKB    float64 `json:"rss_kb"`   // peak resident memory then
-	PlayKB   float64 `json:"play_kb"`  // peak resident memory once the first recall loaded the in-memory copies
-	Memories float64 `json:"memories"` // memories in the save
+	OpenMS float64 `json:"open_ms"` // time to ready
+	RSSKB  float64 `json:"rss_kb"`  // peak resident memory then
 }
 
 // childOpen opens the save, loads the main branch's state and reports the
-// elapsed time and the process's peak resident memory (VmHWM); then it
-// loads the in-memory copies of the memories and of the vector index (as
-// the memory workers do when play starts) and recalls once for each bot,
-// and reports the peak resident memory again.
+// elapsed time and the process's peak resident memory (VmHWM).
 func childOpen(path string, w io.Writer) error {
 	start := time.Now()
 	st, err := store.Open(path)
@@ -188,24 +183,8 @@ func childOpen(path string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := st.LoadCopies(context.Background()); err != nil {
-		return err
-	}
-	for bit := 1; bit < 3; bit++ {
-		if _, err := st.Recall(context.Background(), core.Mask(1<<bit), "where did we leave the map", 8); err != nil {
-			return err
-		}
-	}
-	play, err := peakRSS()
-	if err != nil {
-		return err
-	}
-	mst, err := st.MemoryStatus(context.Background())
-	if err != nil {
-		return err
-	}
 	st.Close()
-	return json.NewEncoder(w).Encode(openReport{OpenMS: float64(elapsed.Microseconds()) / 1000, RSSKB: kb, PlayKB: play, Memories: float64(mst.Memories)})
+	return json.NewEncoder(w).Encode(openReport{OpenMS: float64(elapsed.Microseconds()) / 1000, RSSKB: kb})
 }
 
 // peakRSS reads VmHWM (peak resident set) from /proc/self/status, in KiB.

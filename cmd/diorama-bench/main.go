@@ -50,6 +50,15 @@ type report struct {
 
 func main() {
 	gctune.Apply() // as the app runs
+	if len(os.Args) > 2 && os.Args[1] == "-child-play" {
+		// Re-executed by measurePlay: play turns on a save in a fresh
+		// process and report its peak resident memory.
+		if err := childPlay(os.Args[2], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "diorama-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 2 && os.Args[1] == "-child-open" {
 		// Re-executed by measureOpen: open a save in a fresh process and
 		// report time-to-ready and resident memory.
