@@ -372,7 +372,7 @@ func (rep *soakReport) results() []result {
 	rssB := atMost("soak: resident memory (VmRSS) at turn "+at(n), mb(rep.rss[n]), "MB", 150)
 	rssB.Note = fmt.Sprintf("Go heap in use after GC %.1f MB; peak (VmHWM) %.1f MB", rep.heap[n]/(1<<20), mb(rep.peakKB))
 	rssRatio := plain(fmt.Sprintf("soak: VmRSS turn %s ÷ turn %s", at(n), at(k)), rep.rss[n]/rep.rss[k], "×")
-	rssRatio.Note = "VmRSS/Go heap MB by turn: " + strings.Join(series, ", ") + "; it follows the live heap times the collector's target (5×, the heap at most 100 MiB)"
+	rssRatio.Note = "VmRSS/Go heap MB by turn: " + strings.Join(series, ", ") + "; it follows the live heap times the collector's target (GOGC=200: up to 3×)"
 	// The leak check: the live heap less the copies, which hold every
 	// memory by design (their size per memory is reported below).
 	rest := func(t int) float64 { return rep.heap[t] - rep.copies[t] }
