@@ -227,6 +227,17 @@ func startWorkers(tb testing.TB, s *store.Store) *store.Workers {
 	return w
 }
 
+// catchUp runs the workers until they have nothing left to do, then stops
+// them: between two calls nothing changes the file behind the test.
+func catchUp(t *testing.T, s *store.Store) {
+	t.Helper()
+	w := s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
+	defer w.Close()
+	if err := w.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // plural makes the head noun of an object plural: "map of the caves" ->
 // "maps of the caves", "wool scarf" -> "wool scarfs".
 func plural(obj string) string {

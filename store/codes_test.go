@@ -100,17 +100,9 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 8))
 	c := buildCampaign(t, 240, 8, 3)
-	// The workers run only when asked to catch up, so that nothing
-	// changes the index between the two searches compared.
-	catchUp := func(s *store.Store) {
-		t.Helper()
-		w := s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
-		defer w.Close()
-		if err := w.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	catchUp(c.s)
+	// The workers run only when asked to catch up (catchUp), so that
+	// nothing changes the index between the two searches compared.
+	catchUp(t, c.s)
 	// The copy loads from sqlite-vec's chunks, not through the slow scan
 	// of the virtual table it falls back on.
 	if n, err := c.s.CodesInChunks(ctx); err != nil || n != c.memories {
@@ -126,7 +118,7 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	catchUp(c.s)
+	catchUp(t, c.s)
 	wantSameNearest(t, c.s, c.path, "after new turns", r)
 
 	// Back to the middle of the story: memories leave the index.
@@ -138,12 +130,12 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSameNearest(t, c.s, c.path, "on a branch, before catch-up", r)
-	catchUp(c.s)
+	catchUp(t, c.s)
 	wantSameNearest(t, c.s, c.path, "on a branch", r)
 	if err := c.s.SetHead(ctx, store.DefaultBranch, head); err != nil {
 		t.Fatal(err)
 	}
-	catchUp(c.s)
+	catchUp(t, c.s)
 	wantSameNearest(t, c.s, c.path, "back on main", r)
 
 	// A reset empties the index; the copy follows, then fills again.
@@ -151,12 +143,12 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSameNearest(t, c.s, c.path, "after a reset", r)
-	catchUp(c.s)
+	catchUp(t, c.s)
 	if _, _, err := c.s.Rebuild(ctx, store.DefaultBranch); err != nil {
 		t.Fatal(err)
 	}
 	wantSameNearest(t, c.s, c.path, "after a rebuild", r)
-	catchUp(c.s)
+	catchUp(t, c.s)
 	wantSameNearest(t, c.s, c.path, "caught up after a rebuild", r)
 
 	// Another handle on the file writes turns and indexes them: this
@@ -168,7 +160,7 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	catchUp(other)
+	catchUp(t, other)
 	wantSameNearest(t, c.s, c.path, "after another process indexed", r)
 }
 
@@ -180,17 +172,9 @@ func TestCodeCopyFollowsIndex(t *testing.T) {
 func TestRetrieveCachesChangeNothing(t *testing.T) {
 	ctx := context.Background()
 	c := buildCampaign(t, 200, 8, 4)
-	// The workers run only when asked to catch up, so that nothing
-	// changes the file between the two stores' answers.
-	catchUp := func() {
-		t.Helper()
-		w := c.s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
-		defer w.Close()
-		if err := w.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	catchUp()
+	// The workers run only when asked to catch up (catchUp), so that
+	// nothing changes the file between the two stores' answers.
+	catchUp(t, c.s)
 	queries := []string{"where is the thermos", "the lake was further than the map said", "remember the radio", c.facts[0].query, c.facts[len(c.facts)-1].query}
 	check := func(stage string) {
 		t.Helper()
@@ -299,7 +283,7 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 			}
 		}
 		if i%3 == 0 {
-			catchUp()
+			catchUp(t, c.s)
 		}
 	}
 	check("after turns")
@@ -329,7 +313,7 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("on a branch")
-	catchUp()
+	catchUp(t, c.s)
 	check("on a branch, caught up")
 	peng := mustEngine(t, c.s, "past")
 	for range 3 {
@@ -349,7 +333,7 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a rebuild")
-	catchUp()
+	catchUp(t, c.s)
 	check("after a rebuild, caught up")
 	// Another process writes: this store's copy reloads.
 	loads = c.s.MemoryCopyLoads()
@@ -370,12 +354,12 @@ func TestRetrieveCachesChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("with foreign texts")
-	catchUp()
+	catchUp(t, c.s)
 	if err := c.s.ResetIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("after an index reset")
-	catchUp()
+	catchUp(t, c.s)
 	check("after an index reset, caught up")
 }
 
@@ -488,15 +472,7 @@ func TestBulkMemoryDrop(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(2, 9))
 	c := buildCampaign(t, 240, 8, 3)
-	catchUp := func() {
-		t.Helper()
-		w := c.s.StartWorkers(store.WorkerOptions{Scorer: testScorer{}})
-		defer w.Close()
-		if err := w.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	catchUp()
+	catchUp(t, c.s)
 	if err := c.s.LoadCopies(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +537,7 @@ func TestBulkMemoryDrop(t *testing.T) {
 	if err := c.s.SetHead(ctx, store.DefaultBranch, head); err != nil {
 		t.Fatal(err)
 	}
-	catchUp()
+	catchUp(t, c.s)
 	wantRows("back on main, caught up", math.MaxInt64)
 	// A rebuild drops every memory and the whole index.
 	if _, _, err := c.s.Rebuild(ctx, store.DefaultBranch); err != nil {
@@ -571,6 +547,6 @@ func TestBulkMemoryDrop(t *testing.T) {
 	if *rebuilt != 2 {
 		t.Fatalf("after a rebuild: the index was rebuilt %d times in all, want twice", *rebuilt)
 	}
-	catchUp()
+	catchUp(t, c.s)
 	wantRows("after a rebuild, caught up", math.MaxInt64)
 }

@@ -143,20 +143,26 @@ func benchLog(b *bench) ([]result, error) {
 // measureOpen runs this program again with -child-open and reads its report.
 func measureOpen(path string) (openReport, error) {
 	var rep openReport
+	return rep, runChild("-child-open", path, &rep)
+}
+
+// runChild runs this program again with flag and path (a child mode of
+// main) and decodes the JSON report it prints into rep.
+func runChild(flag, path string, rep any) error {
 	self, err := os.Executable()
 	if err != nil {
-		return rep, err
+		return err
 	}
-	cmd := exec.Command(self, "-child-open", path)
+	cmd := exec.Command(self, flag, path)
 	cmd.Stderr = os.Stderr
-	outb, err := cmd.Output()
+	out, err := cmd.Output()
 	if err != nil {
-		return rep, fmt.Errorf("child open: %w", err)
+		return fmt.Errorf("%s: %w", flag, err)
 	}
-	if err := json.Unmarshal(outb, &rep); err != nil {
-		return rep, fmt.Errorf("child open: %w", err)
+	if err := json.Unmarshal(out, rep); err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
 	}
-	return rep, nil
+	return nil
 }
 
 // openReport is what childOpen reports.

@@ -149,14 +149,11 @@ func soak(ctx context.Context, dir string, rep *soakReport, w io.Writer) error {
 		return err
 	}
 	st.Close()
-	rig, err := openRig(ctx, path, pack)
+	rig, err := openPlayingRig(ctx, path, pack)
 	if err != nil {
 		return err
 	}
 	defer rig.close()
-	if err := rig.startWorkers(ctx, pack); err != nil {
-		return err
-	}
 	if rep.rss[0], err = rssKB("VmRSS"); err != nil {
 		return err
 	}

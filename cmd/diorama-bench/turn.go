@@ -8,7 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -305,6 +304,20 @@ func (r *turnRig) startWorkers(ctx context.Context, pack *lua.Pack) error {
 	return r.st.LoadCopies(ctx)
 }
 
+// openPlayingRig opens a rig on the save and starts its memory workers, as
+// a playing session does.
+func openPlayingRig(ctx context.Context, path string, pack *lua.Pack) (*turnRig, error) {
+	r, err := openRig(ctx, path, pack)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.startWorkers(ctx, pack); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
 // close stops the workers and closes the save.
 func (r *turnRig) close() {
 	if r.workers != nil {
@@ -425,20 +438,7 @@ func measurePlay(path string) (playReport, error) {
 	if err := copyFile(path, tmp); err != nil {
 		return rep, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return rep, err
-	}
-	cmd := exec.Command(self, "-child-play", tmp)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return rep, fmt.Errorf("child play: %w", err)
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return rep, fmt.Errorf("child play: %w", err)
-	}
-	return rep, nil
+	return rep, runChild("-child-play", tmp, &rep)
 }
 
 // childPlay opens the save with the turn pack, starts the memory workers
@@ -451,14 +451,11 @@ func childPlay(path string, w io.Writer) error {
 		return err
 	}
 	defer pack.Close()
-	rig, err := openRig(ctx, path, pack)
+	rig, err := openPlayingRig(ctx, path, pack)
 	if err != nil {
 		return err
 	}
 	defer rig.close()
-	if err := rig.startWorkers(ctx, pack); err != nil {
-		return err
-	}
 	rig.vary = true
 	mst, err := rig.st.MemoryStatus(ctx)
 	if err != nil {
