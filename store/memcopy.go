@@ -30,11 +30,15 @@ import (
 // commits (exec). What another process commits, SQLite's data_version on
 // the writer's connection tells (it changes with every commit of any other
 // connection, and never with the connection's own): a read that finds it
-// changed since the copy was loaded or last checked reloads the copy. Reads
-// run on the writer's goroutine (Store.readOnWriter), so none sees a commit
-// half applied. Reads from inside a write transaction, which may see rows
-// the copy has not, use SQL (the queries the copy stands in for, kept as
-// the reference: the tests hold both to the same answers).
+// changed since the copy was loaded drops the copy, which is read again in
+// the background. Reads run on the writer's goroutine (Store.readOnWriter),
+// so none sees a commit half applied.
+//
+// The copy is loaded only when a session asks for it (Store.LoadCopies: the
+// memory workers, as they start); until then, while it is being read
+// again, and for reads from inside a write transaction (which may see rows
+// the copy has not), the SQL queries it stands in for answer. They are
+// kept as the reference: the tests hold both to the same answers.
 //
 // The word index splits texts as FTS5's unicode61 tokenizer does, for the
 // texts where that is plain (asciiTokens); while the table holds any other
