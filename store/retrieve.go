@@ -185,10 +185,11 @@ const (
 // with its score and the weighted parts that make it up (Weights).
 //
 // Candidates come from five places, each with who's witness filter inside
-// its query: the vector index (a sqlite-vec KNN over sign codes, one
-// partition per witness mask), the lexical index (FTS5 with the witnesses
-// as a column of the match), the pinned and the most significant memories,
-// the newest memories, and the newest not embedded yet. The lines a prompt
+// its search: the vector index (sign codes, one partition per witness mask,
+// scanned in its in-memory copy: codes.go), the lexical index (the word
+// index of the memories copy, memcopy.go, or FTS5 with the witnesses as a
+// column of the match), the pinned and the most significant memories, the
+// newest memories, and the newest not embedded yet. The lines a prompt
 // already carries (who's Weights.RecentLines newest; see Query for another
 // cut) are left out everywhere. Every candidate is then scored exactly:
 // cosine against its embedding, lexical overlap with the query, recency,
