@@ -544,35 +544,12 @@ func (s *Store) newMemories(ctx context.Context, q querier, from, to, gen int64)
 	return nm, nil
 }
 
-// asciiTokens splits a text as FTS5's unicode61 tokenizer does, for the
-// texts where that is plain: runs of ASCII letters and digits, lower-cased,
-// separated by anything else ASCII or by General Punctuation (U+2000 to
-// U+206F: dashes, curly quotes, ellipses, spaces, which every Unicode
-// version calls punctuation, spaces or format characters, never letters).
-// ok is false for any other text (left to the index, whose Unicode tables
-// this does not repeat).
+// asciiTokens returns the words of a text as splitPlain splits it (as
+// FTS5's unicode61 tokenizer does, for the texts where that is plain); ok
+// is false for any other text.
 func asciiTokens(text string) (tokens []string, ok bool) {
-	var word []byte
-	flush := func() {
-		if len(word) > 0 {
-			tokens = append(tokens, string(word))
-			word = word[:0]
-		}
-	}
-	for _, r := range text {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-			word = append(word, byte(r))
-		case r >= 'A' && r <= 'Z':
-			word = append(word, byte(r+'a'-'A'))
-		case r < 0x80 || r >= 0x2000 && r <= 0x206F:
-			flush()
-		default:
-			return nil, false
-		}
-	}
-	flush()
-	return tokens, true
+	ok = splitPlain(text, func(w []byte) { tokens = append(tokens, string(w)) })
+	return tokens, ok
 }
 
 // prefixOf is the prefix ftsPrefix asks the index for.

@@ -159,3 +159,11 @@ func CountBulkVecDrops() (n *int, stop func()) {
 	testHookBulkVecDrop = func() { *n++ }
 	return n, func() { testHookBulkVecDrop = nil }
 }
+
+// rows returns the rows the word index lists under word w.
+func (x *wordIndex) rows(w string) []int32 {
+	if n, ok := x.ids[w]; ok {
+		return x.lists[n]
+	}
+	return nil
+}

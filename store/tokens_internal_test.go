@@ -75,10 +75,10 @@ func TestASCIITokensMatchFTS(t *testing.T) {
 	}
 }
 
-// FuzzPostWords: the memories copy's word index (wordIndex.post) splits a
-// text exactly as asciiTokens does, the split TestASCIITokensMatchFTS holds
-// to FTS5's: the same words, the row listed once under each, and the same
-// texts left to the lexical index.
+// FuzzPostWords: the memories copy's word index (wordIndex.post) lists a
+// row under exactly the words of its text (splitPlain's split, which
+// TestASCIITokensMatchFTS holds to FTS5's), once under each, finds each by
+// its own prefix, and lists nothing for a text left to the lexical index.
 func FuzzPostWords(f *testing.F) {
 	for _, s := range []string{"", "the Thermos, the thermos!", "café", "a—b…c “d” e’s", "x\u200by", "ラジオ radio", "A1b2 C3d4 a1B2", "\xff\xfe"} {
 		f.Add(s)

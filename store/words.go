@@ -132,18 +132,14 @@ func (x *wordIndex) cut(end int32, c *memCopy, gone []memRow) {
 	}
 }
 
-// rows returns the rows holding word w (tests).
-func (x *wordIndex) rows(w string) []int32 {
-	if n, ok := x.ids[w]; ok {
-		return x.lists[n]
-	}
-	return nil
-}
-
-// splitPlain calls word with each word of text as asciiTokens splits it
-// (runs of ASCII letters and digits, lower-cased; word's argument is valid
-// only during the call) and reports true; for a text asciiTokens leaves to
-// the lexical index (foreign), it calls nothing and reports false.
+// splitPlain calls word with each word of text as FTS5's unicode61
+// tokenizer splits it, for the texts where that is plain: runs of ASCII
+// letters and digits, lower-cased, separated by anything else ASCII or by
+// General Punctuation (U+2000 to U+206F: dashes, curly quotes, ellipses,
+// spaces, which every Unicode version calls punctuation, spaces or format
+// characters, never letters). word's argument is valid only during the
+// call. For any other text (foreign: left to the lexical index, whose
+// Unicode tables this does not repeat) it calls nothing and reports false.
 func splitPlain(text string, word func([]byte)) bool {
 	for _, r := range text {
 		if r >= 0x80 && (r < 0x2000 || r > 0x206F) {
