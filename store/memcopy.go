@@ -220,7 +220,8 @@ func (c *memCopy) drop() {
 	c.names, c.nameIDs, c.chunks, c.dfs = nil, nil, nil, nil
 }
 
-// index returns the position of memory id in rows.
+// index returns the position of memory id in rows (where it would go, and
+// false, when the copy does not hold it).
 func (c *memCopy) index(id int64) (int, bool) {
 	return slices.BinarySearchFunc(c.rows, id, func(r memRow, id int64) int { return cmp.Compare(r.id, id) })
 }
@@ -331,7 +332,7 @@ func (c *memCopy) add(rows []memInput) {
 
 // cut drops the rows of the memories after at (all of them when at is 0).
 func (c *memCopy) cut(at int64) {
-	n, _ := slices.BinarySearchFunc(c.rows, at+1, func(r memRow, id int64) int { return cmp.Compare(r.id, id) })
+	n, _ := c.index(at + 1) // the first row after at
 	if at <= 0 {
 		n = 0
 	}

@@ -417,17 +417,25 @@ func (r *retrieval) begin() error {
 	}
 	r.indexModel = model.String
 	r.vecGen, r.memGen = gen.Int64, memGen.Int64
+	r.setCutoff(cutoff.Int64, cutoff.Valid)
+	return nil
+}
+
+// setCutoff sets which lines the prompt carries already (they are left
+// out), from Query.CarriedFrom, else from nth, the id of who's
+// RecentLines-th newest line (found false: who has fewer lines than that,
+// and all of them are in the history).
+func (r *retrieval) setCutoff(nth int64, found bool) {
 	switch {
 	case r.carried > 0:
 		r.cutoff = r.carried - 1
 	case r.carried < 0 || r.w.RecentLines <= 0:
 		r.cutoff = math.MaxInt64
-	case cutoff.Valid:
-		r.cutoff = cutoff.Int64
+	case found:
+		r.cutoff = nth
 	default:
-		r.cutoff = 0 // fewer lines than that: all of them are in the history
+		r.cutoff = 0
 	}
-	return nil
 }
 
 // beginCopy is begin answered by the memories copy, which it locks for
@@ -476,16 +484,7 @@ func (r *retrieval) beginCopy() error {
 			}
 		}
 	}
-	switch {
-	case r.carried > 0:
-		r.cutoff = r.carried - 1
-	case r.carried < 0 || r.w.RecentLines <= 0:
-		r.cutoff = math.MaxInt64
-	case found:
-		r.cutoff = cutoff
-	default:
-		r.cutoff = 0
-	}
+	r.setCutoff(cutoff, found)
 	return nil
 }
 
