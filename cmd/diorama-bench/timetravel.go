@@ -48,7 +48,7 @@ func benchTimeTravel(b *bench) ([]result, error) {
 	}
 	eng, err := core.NewEngine(ctx, st, st, store.DefaultBranch)
 	if err == nil {
-		err = loadCopies(ctx, st)
+		err = st.LoadCopies(ctx) // as the memory workers do when play starts: time travel brings the copies along, as in play
 	}
 	if err != nil {
 		st.Close()
@@ -79,7 +79,7 @@ func benchTimeTravel(b *bench) ([]result, error) {
 	if eng, err = core.NewEngine(ctx, st, st, store.DefaultBranch); err != nil {
 		return nil, err
 	}
-	if err := loadCopies(ctx, st); err != nil {
+	if err := st.LoadCopies(ctx); err != nil {
 		return nil, err
 	}
 	tail, err := st.Tail(ctx, eng.State().LastSeq, divergence+1)
@@ -131,7 +131,7 @@ func benchTimeTravel(b *bench) ([]result, error) {
 		}
 		de, err := core.NewEngine(ctx, ds, ds, store.DefaultBranch)
 		if err == nil {
-			err = loadCopies(ctx, ds)
+			err = ds.LoadCopies(ctx)
 		}
 		if err != nil {
 			ds.Close()
@@ -174,11 +174,6 @@ func benchTimeTravel(b *bench) ([]result, error) {
 		plain(fmt.Sprintf("  backup before it (VACUUM INTO, not in the budget; %d events dropped)", dropped), median(backups), "ms"))
 	return out, nil
 }
-
-// loadCopies loads the store's in-memory copies of the memories and of the
-// vector index, as the memory workers do when play starts: time travel
-// then also brings them along, as in play.
-func loadCopies(ctx context.Context, st *store.Store) error { return st.LoadCopies(ctx) }
 
 // grow appends n events of synthetic turns (lines and commands) to the
 // engine's branch.
